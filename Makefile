@@ -1,0 +1,93 @@
+# safepipe: guardlock, gzsafe, sumcheck.  See README.md.
+.POSIX:
+.SUFFIXES:
+
+VERSION = 0.1.0
+
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+MANPREFIX = $(PREFIX)/share/man
+
+CC = cc
+PKG_CONFIG = pkg-config
+CFLAGS = -O2 -g
+LDFLAGS =
+PROVE = prove
+PROVEFLAGS =
+
+WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wvla -Wno-unused-parameter
+# .ci/run sets WERROR=-Werror: warnings are errors where nobody reads them.
+WERROR =
+SAN_1 = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANFLAGS = $(SAN_$(SANITIZE))
+
+PKG_CFLAGS = `$(PKG_CONFIG) --cflags zlib libb2`
+ZLIB_LIBS = `$(PKG_CONFIG) --libs zlib`
+B2_LIBS = `$(PKG_CONFIG) --libs libb2`
+
+SP_CPPFLAGS = -D_GNU_SOURCE -DVERSION='"$(VERSION)"'
+SP_CFLAGS = $(SP_CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(WERROR) -pthread $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
+SP_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
+
+# One program per top-level source: lock.c, filter.c, verify.c.
+PROG = guardlock
+MAN = man/guardlock.1 man/gzsafe.1 man/sumcheck.1
+HDR = util.h atomic.h digest.h sidecar.h gzcheck.h
+
+GUARDLOCK_OBJ = lock.o util.o
+GZSAFE_OBJ = filter.o gzcheck.o util.o atomic.o digest.o sidecar.o
+SUMCHECK_OBJ = verify.o util.o atomic.o digest.o sidecar.o
+OBJ = lock.o filter.o verify.o gzcheck.o util.o atomic.o digest.o sidecar.o
+
+all: $(PROG)
+
+guardlock: $(GUARDLOCK_OBJ)
+	$(CC) -o $@ $(GUARDLOCK_OBJ) $(SP_LDFLAGS)
+
+gzsafe: $(GZSAFE_OBJ)
+	$(CC) -o $@ $(GZSAFE_OBJ) $(SP_LDFLAGS) $(ZLIB_LIBS) $(B2_LIBS)
+
+sumcheck: $(SUMCHECK_OBJ)
+	$(CC) -o $@ $(SUMCHECK_OBJ) $(SP_LDFLAGS) $(B2_LIBS)
+
+$(OBJ): $(HDR) .flags
+
+.SUFFIXES: .c .o
+.c.o:
+	$(CC) $(SP_CFLAGS) -c -o $@ $<
+
+# Rebuild everything when the compiler or flags change (SANITIZE=1 and back).
+.flags: FORCE
+	@echo '$(CC) $(SP_CFLAGS) $(SP_LDFLAGS)' > .flags.new; \
+	if cmp -s .flags.new .flags; then rm -f .flags.new; else mv .flags.new .flags; fi
+
+check: all
+	$(PROVE) $(PROVEFLAGS) tests/
+
+demo: all
+	sh examples/demo.sh
+
+bench: all
+	sh bench/run.sh
+
+lint:
+	mandoc -Tlint -Wwarning $(MAN)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1
+	cp -f $(PROG) $(DESTDIR)$(BINDIR)/
+	cd $(DESTDIR)$(BINDIR) && chmod 755 $(PROG)
+	cp -f $(MAN) $(DESTDIR)$(MANPREFIX)/man1/
+	cd $(DESTDIR)$(MANPREFIX)/man1 && chmod 644 guardlock.1 gzsafe.1 sumcheck.1
+
+uninstall:
+	cd $(DESTDIR)$(BINDIR) && rm -f $(PROG)
+	cd $(DESTDIR)$(MANPREFIX)/man1 && rm -f guardlock.1 gzsafe.1 sumcheck.1
+
+clean:
+	rm -f $(PROG) $(OBJ) .flags .flags.new
+
+FORCE:
+
+.PHONY: all check demo bench lint install uninstall clean FORCE

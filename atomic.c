@@ -1,0 +1,261 @@
+/* atomic.c: see atomic.h. The syscall order is the whole point of the file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "util.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+/*
+ * Staged files with a name, so that a signal handler can remove them. The
+ * handler reads tmp[] of each slot; a slot's pointer is set before the name
+ * is created and cleared after it is gone, so the handler never misses one.
+ */
+#define NSLOTS 8
+static struct atomic *volatile slots[NSLOTS];
+
+static void
+track(struct atomic *a)
+{
+	int i;
+
+	for (i = 0; i < NSLOTS; i++)
+		if (!slots[i]) {
+			slots[i] = a;
+			return;
+		}
+}
+
+static void
+untrack(struct atomic *a)
+{
+	int i;
+
+	for (i = 0; i < NSLOTS; i++)
+		if (slots[i] == a)
+			slots[i] = NULL;
+}
+
+void
+atomic_cleanup(void)
+{
+	int i;
+
+	for (i = 0; i < NSLOTS; i++)
+		if (slots[i] && slots[i]->tmp[0])
+			unlinkat(slots[i]->dirfd, slots[i]->tmp, 0);
+}
+
+/* A hidden name that no other writer will pick: pid, clock and a counter. */
+static void
+tmpname(struct atomic *a, unsigned n)
+{
+	struct timespec ts;
+	sigset_t all, old;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Block signals while tmp[] is half written: the handler reads it. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	snprintf(a->tmp, sizeof(a->tmp), ".%.200s.%ld.%lx%x.tmp", a->name,
+	    (long)getpid(), (unsigned long)ts.tv_nsec, n);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void
+cleartmp(struct atomic *a)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	a->tmp[0] = '\0';
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+int
+atomic_open(struct atomic *a, const char *path, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	unsigned n;
+	int e;
+
+	memset(a, 0, sizeof(*a));
+	a->fd = a->dirfd = -1;
+	a->path = path;
+	if (slash) {
+		dir = estrdup(path);
+		dir[slash - path + (slash == path)] = '\0';
+		a->name = estrdup(slash + 1);
+	} else {
+		dir = estrdup(".");
+		a->name = estrdup(path);
+	}
+	if (!*a->name || strcmp(a->name, ".") == 0 || strcmp(a->name, "..") == 0) {
+		free(dir);
+		free(a->name);
+		a->name = NULL;
+		errno = EISDIR;
+		return -1;
+	}
+	a->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (a->dirfd < 0)
+		goto fail;
+
+	a->fd = openat(a->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	if (a->fd >= 0) {
+		a->anon = 1;
+		track(a);
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT)
+		goto fail;
+
+	track(a);
+	for (n = 0; n < 100; n++) {
+		tmpname(a, n);
+		a->fd = openat(a->dirfd, a->tmp,
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (a->fd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	cleartmp(a);
+	untrack(a);
+fail:
+	e = errno;
+	if (a->dirfd >= 0)
+		close(a->dirfd);
+	free(a->name);
+	a->name = NULL;
+	a->dirfd = -1;
+	errno = e;
+	return -1;
+}
+
+int
+atomic_sync(struct atomic *a)
+{
+	return fsync(a->fd);
+}
+
+int
+atomic_syncdir(struct atomic *a)
+{
+	/* Without this the rename itself may not survive a power cut. */
+	return fsync(a->dirfd);
+}
+
+/* Give an unnamed O_TMPFILE the name to, in the target's directory. */
+static int
+linkanon(struct atomic *a, const char *to)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a->fd);
+	if (linkat(AT_FDCWD, proc, a->dirfd, to, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return -1;
+	/* No /proc mounted: AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH. */
+	return linkat(a->fd, "", a->dirfd, to, AT_EMPTY_PATH);
+}
+
+static int
+renamenoreplace(struct atomic *a)
+{
+	if (syscall(SYS_renameat2, a->dirfd, a->tmp, a->dirfd, a->name,
+	    RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* No renameat2 here: link(2) refuses an existing name just as well. */
+	if (linkat(a->dirfd, a->tmp, a->dirfd, a->name, 0) < 0)
+		return -1;
+	unlinkat(a->dirfd, a->tmp, 0);
+	return 0;
+}
+
+int
+atomic_publish(struct atomic *a, int flags)
+{
+	unsigned n;
+	int r;
+
+	if (a->anon && (flags & ATOMIC_NOREPLACE)) {
+		/* linkat refuses an existing name: no temp name ever exists. */
+		return linkanon(a, a->name);
+	}
+	if (a->anon) {
+		/*
+		 * rename(2) takes names, not descriptors, so an O_TMPFILE
+		 * needs a name for the instant between link and rename.
+		 */
+		for (n = 0;; n++) {
+			tmpname(a, n);
+			if (linkanon(a, a->tmp) == 0)
+				break;
+			if (errno != EEXIST || n == 100) {
+				cleartmp(a);
+				return -1;
+			}
+		}
+	}
+	if (flags & ATOMIC_NOREPLACE)
+		r = renamenoreplace(a);
+	else
+		r = renameat(a->dirfd, a->tmp, a->dirfd, a->name);
+	if (r < 0) {
+		int e = errno;
+
+		unlinkat(a->dirfd, a->tmp, 0);
+		cleartmp(a);
+		errno = e;
+		return -1;
+	}
+	cleartmp(a);
+	return 0;
+}
+
+int
+atomic_commit(struct atomic *a, int flags)
+{
+	if (!(flags & ATOMIC_NOSYNC) && atomic_sync(a) < 0)
+		return -1;
+	if (atomic_publish(a, flags) < 0)
+		return -1;
+	if (!(flags & ATOMIC_NOSYNC) && atomic_syncdir(a) < 0)
+		return -1;
+	return 0;
+}
+
+void
+atomic_abort(struct atomic *a)
+{
+	if (a->tmp[0]) {
+		unlinkat(a->dirfd, a->tmp, 0);
+		cleartmp(a);
+	}
+	untrack(a);
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->dirfd >= 0)
+		close(a->dirfd);
+	free(a->name);
+	a->fd = a->dirfd = -1;
+	a->name = NULL;
+}

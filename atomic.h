@@ -1,0 +1,45 @@
+/* atomic.h: stage a file beside its target and publish it in one rename. */
+#ifndef SAFEPIPE_ATOMIC_H
+#define SAFEPIPE_ATOMIC_H
+
+#include <sys/types.h>
+
+enum {
+	ATOMIC_NOREPLACE = 1 << 0,	/* fail with EEXIST if the target exists */
+	ATOMIC_NOSYNC    = 1 << 1	/* skip fsync of the file and directory */
+};
+
+struct atomic {
+	int dirfd;		/* the target's directory, O_RDONLY for fsync */
+	int fd;			/* the staged file, O_RDWR */
+	const char *path;	/* target as given, for messages */
+	char *name;		/* target's last component, relative to dirfd */
+	char tmp[288];		/* hidden temp name while one exists, else "" */
+	int anon;		/* fd is an unnamed O_TMPFILE */
+};
+
+/*
+ * Stage a new file for path: an unnamed O_TMPFILE in path's directory where
+ * the filesystem has one (nothing to clean up even after SIGKILL), else a
+ * hidden ".NAME.XXXXXX" created O_EXCL. mode is filtered by the umask.
+ * 0, or -1 with errno set (ENOENT: no such directory).
+ */
+int atomic_open(struct atomic *, const char *path, mode_t mode);
+
+int atomic_sync(struct atomic *);		/* fsync the staged file */
+int atomic_publish(struct atomic *, int flags);	/* make it the target, one step */
+int atomic_syncdir(struct atomic *);		/* persist the new name */
+
+/* sync, publish and syncdir as flags say; on failure the target is untouched. */
+int atomic_commit(struct atomic *, int flags);
+
+/* Remove whatever was staged; the target is untouched. */
+void atomic_abort(struct atomic *);
+
+/*
+ * Async-signal-safe: unlink every hidden temp that still exists, in every
+ * open struct atomic. Call from a fatal-signal handler before dying.
+ */
+void atomic_cleanup(void);
+
+#endif

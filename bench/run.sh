@@ -1,0 +1,11 @@
+#!/bin/sh
+# bench/run.sh: every benchmark, one after another, on this machine, now.
+# Each prints a markdown table of ratios against the peer tools measured
+# in the same run. Not part of make check: speed is shown here, not asserted.
+set -eu
+cd "$(dirname "$0")/.."
+echo "# safepipe benchmarks, $(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -m)"
+for b in bench/guardlock.sh bench/gzsafe.sh bench/sumcheck.sh; do
+	[ -f "$b" ] && sh "$b"
+done
+exit 0

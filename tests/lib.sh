@@ -1,0 +1,179 @@
+# tests/lib.sh: sourced by every tests/tNNNN-prog-topic.t; speaks TAP.
+#
+#   test_expect_success 'what' 'commands chained with &&'
+#   test_expect_code N cmd...      run cmd, succeed iff it exits N
+#   test_must_fail cmd...          exit 1..125, not a signal, not 126/127 usage
+#   test_cmp expected actual       byte compare, diff on failure
+#   test_skip 'what' 'why'         a TAP skip
+#   skip_all 'why'                 skip the whole script
+#   need CMD...                    false (and a note) if a tool is missing
+#   wait_for PATH [SECONDS]        bounded wait for a marker file (default 60 s)
+#   at_exit 'shell code'           run when the script ends, whatever happens
+#
+# Each script runs in its own scratch directory ($SCRATCH, the cwd), removed
+# at exit. A test body runs in a subshell: its variables do not leak.
+# The programs under test come first on PATH (SAFEPIPE_BINDIR, or the top).
+
+set -u
+TESTS=$(cd "$(dirname "$0")" && pwd)
+TOP=$(dirname "$TESTS")
+BIN=${SAFEPIPE_BINDIR:-$TOP}
+PATH=$BIN:$PATH
+export PATH TESTS TOP BIN
+LC_ALL=C
+export LC_ALL
+unset CDPATH
+
+test_count=0
+test_failed=0
+_at_exit=
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/safepipe-test.XXXXXX") || exit 1
+export SCRATCH
+
+at_exit()
+{
+	_at_exit="$1
+$_at_exit"
+}
+
+_cleanup()
+{
+	_status=$?
+	trap - EXIT INT TERM
+	cd / && eval "$_at_exit"
+	rm -rf "$SCRATCH"
+	exit "$_status"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+cd "$SCRATCH" || exit 1
+
+_report()
+{
+	# $1 = 0 ok, else not ok; $2 = description; output of the body in .log
+	test_count=$((test_count + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $test_count - $2"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $2"
+		sed 's/^/#   /' "$SCRATCH/.log" 2>/dev/null
+	fi
+}
+
+test_expect_success()
+{
+	( eval "$2" ) >"$SCRATCH/.log" 2>&1 </dev/null
+	_report $? "$1"
+}
+
+# For bodies that must read a real stdin or keep a variable: run in this shell.
+test_expect_success_here()
+{
+	eval "$2" >"$SCRATCH/.log" 2>&1
+	_report $? "$1"
+}
+
+test_skip()
+{
+	test_count=$((test_count + 1))
+	echo "ok $test_count # skip $1: $2"
+}
+
+skip_all()
+{
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+test_expect_code()
+{
+	_want=$1
+	shift
+	"$@"
+	_got=$?
+	if [ "$_got" -ne "$_want" ]; then
+		echo "test_expect_code: want exit $_want, got $_got: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+test_must_fail()
+{
+	"$@"
+	_got=$?
+	if [ "$_got" -eq 0 ] || [ "$_got" -gt 125 ]; then
+		echo "test_must_fail: got exit $_got: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+test_cmp()
+{
+	cmp "$1" "$2" || { diff -u "$1" "$2" | head -40 >&2; return 1; }
+}
+
+# Succeed iff file $2 holds a line matching the extended regex $1.
+test_grep()
+{
+	grep -E -q -- "$1" "$2" || {
+		echo "test_grep: no line matches '$1' in $2:" >&2
+		head -20 "$2" >&2
+		return 1
+	}
+}
+
+need()
+{
+	for _c in "$@"; do
+		command -v "$_c" >/dev/null 2>&1 || {
+			echo "# missing tool: $_c"
+			return 1
+		}
+	done
+	return 0
+}
+
+# Marker-file synchronisation: poll, but never longer than the bound.
+wait_for()
+{
+	_f=$1
+	_limit=$(( ${2:-60} * 20 ))
+	_i=0
+	while [ ! -e "$_f" ]; do
+		_i=$((_i + 1))
+		[ "$_i" -gt "$_limit" ] && { echo "wait_for: $_f never appeared" >&2; return 1; }
+		sleep 0.05
+	done
+	return 0
+}
+
+# Deterministic bytes: $1 bytes of mixed text and binary from seed $2.
+gen_data()
+{
+	python3 - "$1" "${2:-1}" <<'PY'
+import random, sys
+n, seed = int(sys.argv[1]), int(sys.argv[2])
+r = random.Random(seed)
+out = sys.stdout.buffer
+words = [b"backup", b"innodb", b"page", b"row", b"customer", b"order", b"0000", b"\x00\x00\x00\x01"]
+left = n
+while left > 0:
+    if r.random() < 0.2:
+        chunk = r.randbytes(min(left, r.randint(1, 8192)))
+    else:
+        chunk = b" ".join(r.choice(words) + str(r.randint(0, 99999)).encode() for _ in range(r.randint(1, 400)))[:left]
+    out.write(chunk)
+    left -= len(chunk)
+PY
+}
+
+test_done()
+{
+	echo "1..$test_count"
+	[ "$test_failed" -eq 0 ]
+}

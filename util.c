@@ -1,0 +1,216 @@
+/* util.c: see util.h. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+const char *argv0 = "safepipe";
+
+void
+setprogname_(const char *name)
+{
+	const char *p = strrchr(name, '/');
+
+	argv0 = p ? p + 1 : name;
+}
+
+void
+vweprintf(const char *fmt, va_list ap)
+{
+	int saved = errno;
+	size_t n = strlen(fmt);
+	char buf[4096];
+	int len;
+
+	/* One write(2) per message, so that concurrent writers do not interleave. */
+	len = snprintf(buf, sizeof(buf), "%s: ", argv0);
+	len += vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
+	if (len > (int)sizeof(buf) - 1)
+		len = sizeof(buf) - 1;
+	if (n > 0 && fmt[n - 1] == ':')
+		len += snprintf(buf + len, sizeof(buf) - len, " %s", strerror(saved));
+	if (len > (int)sizeof(buf) - 2)
+		len = sizeof(buf) - 2;
+	buf[len++] = '\n';
+	writeall(STDERR_FILENO, buf, len);
+	errno = saved;
+}
+
+void
+weprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vweprintf(fmt, ap);
+	va_end(ap);
+}
+
+void
+eprintf(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vweprintf(fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+void *
+emalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		eprintf(EXIT_TOOL, "malloc:");
+	return p;
+}
+
+void *
+ecalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		eprintf(EXIT_TOOL, "calloc:");
+	return p;
+}
+
+char *
+estrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		eprintf(EXIT_TOOL, "strdup:");
+	return p;
+}
+
+int
+strtonum_(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || *s == ' ' || *s == '\t' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+strtosecs(const char *s, double *out)
+{
+	char *end;
+	double v;
+	const char *p;
+
+	/* Plain decimal only: no hex floats, "inf", "nan" or exponents. */
+	if (!s || !*s)
+		return -1;
+	for (p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || end == s || !isfinite(v) || v < 0 || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+ssize_t
+readall(int fd, void *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < size) {
+		r = read(fd, (char *)buf + got, size - got);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += r;
+	}
+	return got;
+}
+
+int
+writeall(int fd, const void *buf, size_t size)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	while (size > 0) {
+		r = write(fd, p, size);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		size -= r;
+	}
+	return 0;
+}
+
+int
+fshut(FILE *fp, const char *name)
+{
+	int bad = 0;
+
+	/* A full disk shows up at flush or close, not at printf: check both. */
+	if (fflush(fp) == EOF || ferror(fp))
+		bad = 1;
+	if (fclose(fp) == EOF)
+		bad = 1;
+	if (bad) {
+		weprintf("%s: write error:", name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+nprocs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
+void
+execfailed(const char *cmd)
+{
+	int status = errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+
+	weprintf("%s:", cmd);
+	_exit(status);
+}
+
+int
+exitcode(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_TOOL;
+}

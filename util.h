@@ -1,0 +1,56 @@
+/* util.h: the error idiom, exit codes and small I/O helpers shared by the suite. */
+#ifndef SAFEPIPE_UTIL_H
+#define SAFEPIPE_UTIL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/*
+ * One exit-code table for the whole suite (README, every man page).
+ * Checkers answer 0 yes, 1 no, 2 could not tell; chain-loaders pass the
+ * command's status through and keep 75 and 125..127 for themselves.
+ */
+enum {
+	EXIT_NO       = 1,	/* checker: held, corrupt, mismatch */
+	EXIT_UNSURE   = 2,	/* checker: usage, missing, unreadable, malformed */
+	EXIT_BUSY     = 75,	/* guardlock: lock held (EX_TEMPFAIL) */
+	EXIT_TOOL     = 125,	/* chain-loader: the tool itself failed */
+	EXIT_NOEXEC   = 126,	/* command found but could not be executed */
+	EXIT_NOTFOUND = 127	/* command not found */
+};
+
+extern const char *argv0;	/* program name for messages, set by setprogname_() */
+
+void setprogname_(const char *);
+
+/*
+ * "prog: " + fmt on stderr; a fmt ending in ':' gets " " + strerror(errno)
+ * appended, so that every error site is one line (sbase's eprintf idiom).
+ */
+void weprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+void vweprintf(const char *, va_list);
+_Noreturn void eprintf(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+void *emalloc(size_t);
+void *ecalloc(size_t, size_t);
+char *estrdup(const char *);
+
+/* Strict numbers: the whole string, in range; 0 on success, -1 otherwise. */
+int strtonum_(const char *, long long, long long, long long *);
+int strtosecs(const char *, double *);	/* "1.5" -> 1.5 s, >= 0, finite */
+
+/* read(2)/write(2) that retry on EINTR and short counts. */
+ssize_t readall(int, void *, size_t);	/* < size only at EOF; -1 on error */
+int writeall(int, const void *, size_t);	/* 0 or -1 */
+
+int fshut(FILE *, const char *);	/* flush+close; warns and returns -1 on error */
+int nprocs(void);			/* online CPUs, at least 1 */
+
+/* After a failed execvp(3): report and exit 126 or 127. */
+_Noreturn void execfailed(const char *);
+
+/* The status a chain-loader passes on for a wait(2) status: code, or 128+signal. */
+int exitcode(int);
+
+#endif
