@@ -74,6 +74,20 @@ bench: all
 lint:
 	mandoc -Tlint -Wwarning $(MAN)
 
+# Static analysis: cppcheck, gcc's -fanalyzer and shellcheck must all be clean.
+analyze:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE $(OBJ:.o=.c)
+	for f in $(OBJ:.o=.c); do \
+		gcc -fanalyzer $(SP_CPPFLAGS) $(PKG_CFLAGS) $(WARN) -Werror -c -o /dev/null $$f || exit 1; \
+	done
+	shellcheck tests/lib.sh tests/*.t tests/fuzz/run.sh bench/*.sh tools/*.sh examples/*.sh .ci/run
+
+# libFuzzer harnesses in tests/fuzz/, FUZZTIME seconds each.
+FUZZTIME = 60
+fuzz:
+	FUZZTIME=$(FUZZTIME) sh tests/fuzz/run.sh
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1
 	cp -f $(PROG) $(DESTDIR)$(BINDIR)/
@@ -90,4 +104,4 @@ clean:
 
 FORCE:
 
-.PHONY: all check demo bench lint install uninstall clean FORCE
+.PHONY: all check demo bench lint analyze fuzz install uninstall clean FORCE

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # tests/lib.sh: sourced by every tests/tNNNN-prog-topic.t; speaks TAP.
 #
 #   test_expect_success 'what' 'commands chained with &&'
