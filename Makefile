@@ -83,6 +83,10 @@ analyze:
 	done
 	shellcheck tests/lib.sh tests/*.t tests/fuzz/run.sh bench/*.sh tools/*.sh examples/*.sh .ci/run
 
+# The programs under valgrind memcheck for a representative subset of tests.
+valgrind: all
+	sh tools/valgrind.sh
+
 # libFuzzer harnesses in tests/fuzz/, FUZZTIME seconds each.
 FUZZTIME = 60
 fuzz:
@@ -104,4 +108,4 @@ clean:
 
 FORCE:
 
-.PHONY: all check demo bench lint analyze fuzz install uninstall clean FORCE
+.PHONY: all check demo bench lint analyze valgrind fuzz install uninstall clean FORCE

@@ -1,0 +1,32 @@
+#!/bin/sh
+# tools/valgrind.sh [TEST...]: run tests with every program under valgrind
+# memcheck. Wrapper scripts named like the programs go first on PATH
+# (SAFEPIPE_BINDIR), each logging to its own file; afterwards any error or
+# leak in any log fails the run. Errors are read from the logs rather than
+# from an exit code, since a test expecting failure would accept one.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/safepipe-vg.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/bin" "$work/log"
+for p in guardlock gzsafe sumcheck; do
+	cat >"$work/bin/$p" <<WRAP
+#!/bin/sh
+exec valgrind -q --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite \\
+	--show-leak-kinds=definite --track-fds=no --log-file="$work/log/$p.%p" \\
+	"$top/$p" "\$@"
+WRAP
+	chmod +x "$work/bin/$p"
+done
+[ $# -gt 0 ] || set -- "$top"/tests/t0000-*.t "$top"/tests/t1*.t "$top"/tests/t24*.t "$top"/tests/t3*.t
+SAFEPIPE_BINDIR=$work/bin prove "$@"
+bad=$(find "$work/log" -type f -size +0 | head -20)
+if [ -n "$bad" ]; then
+	for f in $bad; do
+		echo "== $f" >&2
+		head -40 "$f" >&2
+	done
+	echo "valgrind: errors in $(echo "$bad" | wc -l) program runs" >&2
+	exit 1
+fi
+echo "valgrind: $(find "$work/log" -type f | wc -l) program runs, no error, no leak"
