@@ -87,6 +87,11 @@ analyze:
 valgrind: all
 	sh tools/valgrind.sh
 
+# Kill, fill and race the programs many times; TORTURE=full for the long run.
+TORTURE = ci
+torture: all
+	sh tools/torture.sh $(TORTURE)
+
 # libFuzzer harnesses in tests/fuzz/, FUZZTIME seconds each.
 FUZZTIME = 60
 fuzz:
@@ -108,4 +113,4 @@ clean:
 
 FORCE:
 
-.PHONY: all check demo bench lint analyze valgrind fuzz install uninstall clean FORCE
+.PHONY: all check demo bench lint analyze valgrind torture fuzz install uninstall clean FORCE
