@@ -1,0 +1,203 @@
+#!/bin/sh
+# guardlock without contention: exit statuses, usage, the descriptor the
+# command inherits, the holder record, -c, -v, directories, file modes.
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'the command runs and its own status passes through' '
+	guardlock l sh -c "echo ran >out; exit 7"
+	test $? -eq 7 &&
+	echo ran >want && test_cmp want out &&
+	guardlock l true &&
+	test_expect_code 1 guardlock l false
+'
+
+test_expect_success 'a command killed by a signal: the shell sees 128+N' '
+	guardlock l sh -c "kill -TERM \$\$"
+	test $? -eq 143
+'
+
+test_expect_success 'a command that is not found: 127' '
+	test_expect_code 127 guardlock l no-such-command-here 2>err &&
+	test_grep "^guardlock: no-such-command-here: No such file or directory$" err
+'
+
+test_expect_success 'a command that cannot be executed: 126' '
+	printf "#!/bin/sh\necho no\n" >script && chmod 644 script &&
+	test_expect_code 126 guardlock l ./script 2>err &&
+	test_grep "^guardlock: ./script: Permission denied$" err &&
+	test_expect_code 126 guardlock l . 2>err
+'
+
+test_expect_success 'guardlock execs: the command has guardlock'"'"'s pid' '
+	sh -c "echo \$\$ >outer; exec guardlock l sh -c \"echo \\\$\\\$ >inner\"" &&
+	test_cmp outer inner
+'
+
+test_expect_success 'the lock descriptor is the only one added, fd 3, named in GUARDLOCK_FD' '
+	sh -c "ls /proc/\$\$/fd" | sort >without &&
+	guardlock l sh -c "ls /proc/\$\$/fd" | sort >with &&
+	comm -13 without with >added &&
+	echo 3 >want && test_cmp want added &&
+	guardlock l sh -c "echo \$GUARDLOCK_FD; readlink /proc/\$\$/fd/3" >out &&
+	printf "3\n%s/l\n" "$PWD" >want && test_cmp want out
+'
+
+test_expect_success 'with stdin closed the lock still lands above 2' '
+	guardlock l sh -c "echo \$GUARDLOCK_FD; readlink /proc/\$\$/fd/0" <&- >out &&
+	printf "3\n/dev/null\n" >want && test_cmp want out
+'
+
+test_expect_success 'the command holds the lock: flock(1) cannot take it meanwhile' '
+	guardlock l sh -c "flock -n l true; echo \$? >st" &&
+	echo 1 >want && test_cmp want st &&
+	flock -n l true
+'
+
+test_expect_success 'a new lock file is mode 0644 whatever the umask' '
+	(umask 077 && guardlock new.lock true) &&
+	test "$(stat -c %a new.lock)" = 644 &&
+	(umask 0 && guardlock new2.lock true) &&
+	test "$(stat -c %a new2.lock)" = 644
+'
+
+test_expect_success 'the holder record: pid, start time, host, command line' '
+	guardlock rec.lock sh -c "echo \$\$ >pid; cat rec.lock >during" &&
+	pid=$(cat pid) &&
+	test "$(head -1 during)" = "guardlock holder record 1" &&
+	test_grep "^pid $pid\$" during &&
+	test_grep "^start [1-9][0-9]*\$" during &&
+	test_grep "^host $(hostname)\$" during &&
+	test_grep "^since [1-9][0-9]*\$" during &&
+	test_grep "^cmd sh -c '"'"'echo \\\$\\\$ >pid; cat rec.lock >during'"'"'\$" during &&
+	test "$(stat -c %s rec.lock)" = 1024
+'
+
+test_expect_success 'the record'"'"'s start is field 22 of /proc/PID/stat' '
+	guardlock rec.lock sh -c "sed \"s/.*) //\" /proc/\$\$/stat | cut -d\" \" -f20 >want; cat rec.lock >during" &&
+	echo "start $(cat want)" >want2 &&
+	grep "^start " during >got && test_cmp want2 got
+'
+
+test_expect_success 'a shorter record replaces a longer one without a stale tail' '
+	guardlock rec2.lock sh -c ": $(printf "%0300d" 0)" &&
+	guardlock rec2.lock true &&
+	test "$(stat -c %s rec2.lock)" = 1024 &&
+	test_grep "^cmd true\$" rec2.lock &&
+	! grep -q 00000000 rec2.lock
+'
+
+test_expect_success 'a long or binary command line is cut and escaped in the record' '
+	long=$(printf "%02000d" 1) &&
+	guardlock rec3.lock true "$long" "$(printf "a\tb\033c")" &&
+	test "$(stat -c %s rec3.lock)" = 1024 &&
+	test_grep "^cmd true 0+\.\.\.\$" rec3.lock &&
+	guardlock rec3.lock true "$(printf "a\tb\033c")" &&
+	test_grep "^cmd true '"'"'a\\\\x09b\\\\x1bc'"'"'\$" rec3.lock
+'
+
+test_expect_success 'a lock file holding other data is locked but never written' '
+	printf "#!/bin/sh\necho my script\n" >self.sh && cp self.sh keep &&
+	guardlock self.sh sh -c "flock -n self.sh true; echo \$? >st" &&
+	echo 1 >want && test_cmp want st &&
+	test_cmp keep self.sh
+'
+
+test_expect_success 'shared locks write no record' '
+	guardlock -s sh.lock true &&
+	test -f sh.lock && test ! -s sh.lock
+'
+
+test_expect_success 'a directory as LOCKFILE: locked read-only, nothing written into it' '
+	mkdir d &&
+	guardlock d sh -c "flock -n d true; echo \$? >st; readlink /proc/\$\$/fd/3 >which" &&
+	echo 1 >want && test_cmp want st &&
+	echo "$PWD/d" >want && test_cmp want which &&
+	test -z "$(ls -A d)" &&
+	guardlock -s d true &&
+	test -z "$(ls -A d)"
+'
+
+test_expect_success '-c runs /bin/sh -c SHELL-COMMAND' '
+	guardlock l -c "echo \$0 a b | tr a-z A-Z; exit 3" >out
+	test $? -eq 3 &&
+	echo "SH A B" >want && test_cmp want out &&
+	guardlock l --command "echo ok" >out &&
+	echo ok >want && test_cmp want out &&
+	guardlock -n -w 1 -E 9 -x l -c "test \$GUARDLOCK_FD = 3"
+'
+
+test_expect_success '-c takes exactly one shell command' '
+	test_expect_code 125 guardlock l -c "echo a" extra >out 2>err &&
+	test ! -s out && test_grep "^usage: guardlock " err &&
+	test_expect_code 125 guardlock l -c 2>err &&
+	test_grep "^usage: guardlock " err
+'
+
+test_expect_success 'options after LOCKFILE belong to the command, as in flock(1)' '
+	guardlock l echo -n x >out &&
+	printf x >want && test_cmp want out
+'
+
+for bad in "-E 256" "-E -1" "-E x" "-w abc" "-w -1" "-w 1e3" "-w inf" "-E"; do
+	test_expect_success "bad option '$bad': 125 with usage, the command not run" "
+		test_expect_code 125 guardlock $bad l touch ran >out 2>err &&
+		test ! -e ran && test ! -s out &&
+		test_grep '^usage: guardlock ' err
+	"
+done
+
+test_expect_success 'a bad option value is named' '
+	test_expect_code 125 guardlock -E 256 l true 2>err &&
+	test_grep "^guardlock: -E: 256: not a number in 0\.\.255$" err &&
+	test_expect_code 125 guardlock -w abc l true 2>err &&
+	test_grep "^guardlock: -w: abc: not a number of seconds$" err
+'
+
+test_expect_success 'missing operands: 125 with usage' '
+	test_expect_code 125 guardlock 2>err && test_grep "^usage: guardlock " err &&
+	test_expect_code 125 guardlock l 2>err && test_grep "^usage: guardlock " err &&
+	test_expect_code 125 guardlock --status 2>err && test_grep "^usage: guardlock " err &&
+	test_expect_code 125 guardlock --status a b 2>err &&
+	test_expect_code 125 guardlock --status -n l 2>err
+'
+
+test_expect_success 'flock(1) long options are accepted' '
+	guardlock --exclusive --nonblock --conflict-exit-code 3 --timeout 1 l true &&
+	guardlock --shared --nb --wait 0.5 l true &&
+	guardlock --nonblocking -F --no-fork l true &&
+	guardlock --quiet --verbose l true 2>err &&
+	test_grep "acquired" err
+'
+
+test_expect_success '-v: timestamped lines on stderr' '
+	guardlock -v l true 2>err &&
+	test_grep "^guardlock: [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}: l: acquired an exclusive lock after [0-9]+\.[0-9]{3} s$" err &&
+	guardlock -v -s l true 2>err &&
+	test_grep ": l: acquired a shared lock after " err
+'
+
+test_expect_success 'silent on success' '
+	guardlock l true >out 2>err &&
+	test ! -s out && test ! -s err
+'
+
+test_expect_success '--status on a free lock: free, 0, the file untouched' '
+	guardlock st.lock true &&
+	cp st.lock keep &&
+	guardlock --status st.lock >out 2>err &&
+	echo free >want && test_cmp want out && test ! -s err &&
+	test_cmp keep st.lock
+'
+
+test_expect_success '--status never creates the file: 2 when it is missing' '
+	test_expect_code 2 guardlock --status nothere >out 2>err &&
+	test ! -e nothere && test ! -s out &&
+	test_grep "^guardlock: nothere: stat: No such file or directory$" err
+'
+
+test_expect_success '--status of a directory' '
+	mkdir sd && guardlock --status sd >out &&
+	echo free >want && test_cmp want out
+'
+
+test_done
