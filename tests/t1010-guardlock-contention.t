@@ -1,0 +1,301 @@
+#!/bin/sh
+# guardlock against other holders: busy, the holder's name, -w, signals,
+# util-linux flock(1) both ways, shared locks, SIGKILL, a lock storm, a
+# queue, the replaced-lock-file race.  Every wait is on a fifo or marker
+# and bounded; nothing sleeps in the hope that another process is ready.
+. "$(dirname "$0")/lib.sh"
+need flock timeout || skip_all 'flock(1) and timeout(1) needed'
+
+# Kill whatever a failed test left holding a lock.
+at_exit 'for f in "$SCRATCH"/*.pid; do [ -f "$f" ] && kill -9 $(cat "$f") 2>/dev/null; done; :'
+
+# hold NAME TOOL [ARGS...]: TOOL ARGS... sh -c ..., holding until release NAME.
+# NAME.pid is the holder's pid; it exists (NAME.held) before hold returns.
+hold()
+{
+	_n=$1
+	shift
+	rm -f "$_n.held" "$_n.fifo"
+	mkfifo "$_n.fifo" || return 1
+	"$@" sh -c "touch $_n.held; read _ <$_n.fifo" </dev/null >/dev/null 2>"$_n.err" &
+	echo $! >"$_n.pid"
+	wait_for "$_n.held" 20
+}
+
+release()
+{
+	timeout 20 sh -c "echo >$1.fifo" && wait "$(cat "$1.pid")"
+}
+
+# wait_grep PATTERN FILE: bounded wait until FILE has a matching line.
+wait_grep()
+{
+	_i=0
+	while ! grep -Eq -- "$1" "$2" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -gt 400 ] && { echo "wait_grep: '$1' never in $2" >&2; return 1; }
+		sleep 0.05
+	done
+}
+
+test_expect_success 'busy: 75 at once with -n, the command not run' '
+	hold h guardlock l &&
+	test_expect_code 75 timeout 20 guardlock -n l touch ran 2>err &&
+	test ! -e ran &&
+	release h
+'
+
+test_expect_success 'busy: -E CODE replaces 75, -E 0 too' '
+	hold h guardlock l &&
+	test_expect_code 3 timeout 20 guardlock -n -E 3 l touch ran 2>err &&
+	test_expect_code 0 timeout 20 guardlock -E 0 -n l touch ran 2>err &&
+	test ! -e ran &&
+	test_expect_code 3 timeout 20 guardlock -E 3 -w 0.1 l touch ran 2>err &&
+	release h
+'
+
+test_expect_success 'busy: one line names the holder pid, command, host and time' '
+	hold h guardlock l &&
+	pid=$(cat h.pid) &&
+	test_expect_code 75 timeout 20 guardlock -n l true 2>err &&
+	test "$(wc -l <err)" -eq 1 &&
+	test_grep "^guardlock: l: busy: held by pid $pid \(sh -c '"'"'touch h.held; read _ <h.fifo'"'"'\) on $(hostname) since [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} \([0-9]+s ago\)\$" err &&
+	release h
+'
+
+test_expect_success 'busy: -q silences the line, not the status' '
+	hold h guardlock l &&
+	test_expect_code 75 timeout 20 guardlock -q -n l true >out 2>err &&
+	test ! -s err && test ! -s out &&
+	release h
+'
+
+test_expect_success '--status of a held lock: the holder on stdout, 1' '
+	hold h guardlock l &&
+	test_expect_code 1 guardlock --status l >out 2>err &&
+	test ! -s err &&
+	test_grep "^held by pid $(cat h.pid) \(sh -c .*\) on $(hostname) since " out &&
+	release h &&
+	guardlock --status l >out && echo free >want && test_cmp want out
+'
+
+test_expect_success 'a lock inherited by a descendant: named as such once the pid is gone' '
+	mkfifo kid.fifo &&
+	guardlock l sh -c "(read _ <kid.fifo) & echo \$! >kid.pid; echo \$\$ >parent" &&
+	pid=$(cat parent) &&
+	test_expect_code 75 timeout 20 guardlock -n l true 2>err &&
+	test_grep "^guardlock: l: busy: held by a descendant that inherited it from pid $pid \(sh -c .*, now gone\) on $(hostname) since " err &&
+	test_expect_code 1 guardlock --status l >out &&
+	test_grep "inherited it from pid $pid " out &&
+	timeout 20 sh -c "echo >kid.fifo" &&
+	timeout 20 guardlock l true
+'
+
+test_expect_success 'a stale record is not believed: flock(1) holds it now' '
+	guardlock l true &&
+	test_grep "^cmd true\$" l &&
+	hold f flock l &&
+	test_expect_code 75 timeout 20 guardlock -n l true 2>err &&
+	test_grep "^guardlock: l: busy: held by pid $(cat f.pid) \(flock l sh -c .*\), no holder record\$" err &&
+	release f
+'
+
+test_expect_success '-w gives up after about that long' '
+	hold h guardlock l &&
+	t0=$(date +%s%N) &&
+	test_expect_code 75 timeout 30 guardlock -w 0.5 l touch ran 2>err &&
+	t1=$(date +%s%N) &&
+	test ! -e ran &&
+	ms=$(( (t1 - t0) / 1000000 )) && echo "gave up after $ms ms" &&
+	test "$ms" -ge 450 && test "$ms" -lt 15000 &&
+	test_grep "busy: held by pid $(cat h.pid) " err &&
+	release h
+'
+
+test_expect_success '-w 0 is -n' '
+	hold h guardlock l &&
+	test_expect_code 75 timeout 20 guardlock -w 0 l touch ran 2>err &&
+	test ! -e ran &&
+	release h
+'
+
+test_expect_success '-w succeeds when the holder leaves in time' '
+	rm -f w.err ran &&
+	hold h guardlock l || exit 1
+	guardlock -v -w 60 l touch ran 2>w.err &
+	w=$! &&
+	wait_grep ": l: waiting: held by pid " w.err &&
+	test ! -e ran &&
+	release h &&
+	wait $w &&
+	test -e ran &&
+	test_grep ": l: acquired an exclusive lock after [0-9.]+ s$" w.err
+'
+
+test_expect_success 'by default it waits as long as it takes' '
+	rm -f w.err ran &&
+	hold h guardlock l || exit 1
+	guardlock -v l touch ran 2>w.err &
+	w=$! &&
+	wait_grep ": l: waiting" w.err &&
+	release h &&
+	wait $w && test -e ran
+'
+
+test_expect_success 'SIGTERM while waiting ends guardlock, the command not run' '
+	rm -f w.err ran &&
+	hold h guardlock l || exit 1
+	guardlock -v l touch ran 2>w.err &
+	w=$! && echo $w >w.pid &&
+	wait_grep ": l: waiting" w.err &&
+	kill -TERM $w &&
+	{ wait $w; st=$?; } &&
+	test $st -eq 143 && test ! -e ran &&
+	release h && test ! -e ran
+'
+
+test_expect_success 'SIGINT while waiting ends guardlock, the command not run' '
+	rm -f w.err ran &&
+	hold h guardlock l || exit 1
+	env --default-signal=INT guardlock -v l touch ran 2>w.err &
+	w=$! && echo $w >w.pid &&
+	wait_grep ": l: waiting" w.err &&
+	kill -INT $w &&
+	{ wait $w; st=$?; } &&
+	test $st -eq 130 && test ! -e ran &&
+	release h && test ! -e ran
+'
+
+test_expect_success 'flock(1) holds: guardlock is busy, then gets it when flock(1) leaves' '
+	rm -f w.err ran &&
+	hold f flock l &&
+	test_expect_code 75 timeout 20 guardlock -n l true 2>err || exit 1
+	guardlock -v -w 60 l touch ran 2>w.err &
+	w=$! &&
+	wait_grep ": l: waiting" w.err &&
+	release f && wait $w && test -e ran
+'
+
+test_expect_success 'guardlock holds: flock(1) is busy, then gets it when guardlock leaves' '
+	rm -f w.err ran &&
+	hold h guardlock l &&
+	test_expect_code 1 timeout 20 flock -n l true &&
+	test_expect_code 1 timeout 20 flock -w 0.2 l true || exit 1
+	flock -w 60 l touch ran &
+	w=$! &&
+	release h && wait $w && test -e ran
+'
+
+test_expect_success 'the same on a directory, both ways' '
+	mkdir d &&
+	hold h guardlock d &&
+	test_expect_code 1 timeout 20 flock -n d true &&
+	release h &&
+	hold f flock d &&
+	test_expect_code 75 timeout 20 guardlock -n d true &&
+	release f &&
+	test -z "$(ls -A d)"
+'
+
+test_expect_success 'shared locks run side by side, with flock -s too, and block an exclusive one' '
+	hold s1 guardlock -s l &&
+	hold s2 guardlock -s -n l &&
+	timeout 20 flock -s -n l true &&
+	test_expect_code 75 timeout 20 guardlock -n l true 2>err &&
+	test_grep "^guardlock: l: busy: held shared by pid ($(cat s1.pid)|$(cat s2.pid)) \(sh -c .*\) and others\$" err &&
+	test_expect_code 75 timeout 20 guardlock -x -n l true 2>err &&
+	test_expect_code 1 guardlock --status l >out &&
+	test_grep "^held shared by " out &&
+	release s1 && release s2 &&
+	timeout 20 guardlock -n l true
+'
+
+test_expect_success 'an exclusive holder blocks shared contenders, guardlock and flock -s' '
+	hold h guardlock l &&
+	test_expect_code 75 timeout 20 guardlock -s -n l true 2>err &&
+	test_expect_code 1 timeout 20 flock -s -n l true &&
+	release h
+'
+
+test_expect_success 'a holder killed with SIGKILL frees the lock at once' '
+	rm -f w.err ran &&
+	hold h guardlock l || exit 1
+	guardlock -v -w 60 l touch ran 2>w.err &
+	w=$! &&
+	wait_grep ": l: waiting" w.err &&
+	kill -KILL "$(cat h.pid)" &&
+	wait $w && test -e ran &&
+	timeout 20 guardlock -n l true
+'
+
+test_expect_success 'lock storm: 50 concurrent -n contenders on a new file, never two inside' '
+	mkdir ready &&
+	i=0 &&
+	while [ $i -lt 50 ]; do
+		sh -c "touch ready/$i; while [ ! -e go ]; do sleep 0.01; done
+			guardlock -n storm.lock sh -c \"mkdir inside || echo \\\$\\\$ >>overlap
+				echo x >>entered; sleep 0.02; rmdir inside\"
+			echo \$? >st.$i" &
+		i=$((i + 1))
+	done &&
+	n=0 && while [ "$(ls ready | wc -l)" -lt 50 ] && [ $n -lt 1000 ]; do sleep 0.02; n=$((n + 1)); done &&
+	touch go && wait &&
+	test ! -e overlap && test ! -e inside &&
+	cat st.* | sort | uniq -c &&
+	test "$(cat st.* | grep -c -v -e "^0\$" -e "^75\$")" -eq 0 &&
+	test "$(grep -l "^0\$" st.* | wc -l)" -eq "$(wc -l <entered)" &&
+	test "$(wc -l <entered)" -ge 1 &&
+	test "$(cat st.* | wc -l)" -eq 50 &&
+	test "$(stat -c %a storm.lock)" = 644
+'
+
+test_expect_success 'a queue of 20 waiting contenders: no lost update' '
+	echo 0 >counter &&
+	hold h guardlock q.lock &&
+	i=0 &&
+	while [ $i -lt 20 ]; do
+		guardlock -v q.lock sh -c "mkdir inside || echo \$\$ >>overlap
+			n=\$(cat counter); echo \$((n + 1)) >counter.tmp; mv counter.tmp counter
+			rmdir inside" 2>w.$i &
+		i=$((i + 1))
+	done &&
+	i=0 &&
+	while [ $i -lt 20 ]; do wait_grep ": q.lock: waiting" w.$i || exit 1; i=$((i + 1)); done &&
+	echo 0 >want && test_cmp want counter &&
+	release h &&
+	wait &&
+	echo 20 >want && test_cmp want counter &&
+	test ! -e overlap
+'
+
+test_expect_success 'the lock file replaced while a contender waits: it locks the new file' '
+	rm -f w.err &&
+	hold h guardlock r.lock &&
+	old=$(stat -c %i r.lock) || exit 1
+	guardlock -v -w 60 r.lock sh -c "stat -L -c %i /proc/\$\$/fd/\$GUARDLOCK_FD >got
+		flock -n r.lock true; echo \$? >newcomer" 2>w.err &
+	w=$! &&
+	wait_grep ": r.lock: waiting" w.err &&
+	: >r.new && mv r.new r.lock &&
+	new=$(stat -c %i r.lock) && test "$new" != "$old" &&
+	release h &&
+	wait $w &&
+	echo "$new" >want && test_cmp want got &&
+	echo 1 >want && test_cmp want newcomer &&
+	test_grep ": r.lock: removed or replaced while we waited: locking it again$" w.err
+'
+
+test_expect_success 'the lock file removed while a contender waits: it creates and locks a new one' '
+	rm -f w.err &&
+	hold h guardlock r2.lock || exit 1
+	guardlock -v -w 60 r2.lock sh -c "stat -L -c %i /proc/\$\$/fd/\$GUARDLOCK_FD >got" 2>w.err &
+	w=$! &&
+	wait_grep ": r2.lock: waiting" w.err &&
+	rm r2.lock &&
+	release h &&
+	wait $w &&
+	stat -c %i r2.lock >want && test_cmp want got &&
+	test_grep "^cmd sh -c " r2.lock
+'
+
+test_done
