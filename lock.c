@@ -888,8 +888,9 @@ main(int argc, char *argv[])
 	argv += optind;
 
 	if (statusmode) {
+		/* A checker: bad usage is "could not tell". */
 		if (opts > 0 || argc != 1)
-			usage(EXIT_TOOL);
+			usage(EXIT_UNSURE);
 		return status(argv[0]);
 	}
 	if (argc < 2)

@@ -35,7 +35,7 @@ for p in guardlock gzsafe sumcheck; do
 		need mandoc || exit 0
 		$p --help | grep -oE '(^|[[ |])--?[A-Za-z0-9][-A-Za-z0-9]*' |
 			sed 's/^[[ |]//' | sort -u >from-usage &&
-		mandoc -Tascii \"$TOP/man/$p.1\" | sed \"s/.$(printf '\\b')//g\" |
+		mandoc -Tascii \"$TOP/man/$p.1\" | sed \"s/.$(printf '\b')//g\" |
 			sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | tr -s ' \n' ' ' |
 			grep -oE '(^|[[ |])--?[A-Za-z0-9][-A-Za-z0-9]*' |
 			sed 's/^[[ |]//' | sort -u >from-man &&

@@ -153,12 +153,13 @@ test_expect_success 'a bad option value is named' '
 	test_grep "^guardlock: -w: abc: not a number of seconds$" err
 '
 
-test_expect_success 'missing operands: 125 with usage' '
+test_expect_success 'missing operands: 125 with usage (2 with --status, a checker)' '
 	test_expect_code 125 guardlock 2>err && test_grep "^usage: guardlock " err &&
 	test_expect_code 125 guardlock l 2>err && test_grep "^usage: guardlock " err &&
-	test_expect_code 125 guardlock --status 2>err && test_grep "^usage: guardlock " err &&
-	test_expect_code 125 guardlock --status a b 2>err &&
-	test_expect_code 125 guardlock --status -n l 2>err
+	test_expect_code 2 guardlock --status 2>err && test_grep "^usage: guardlock " err &&
+	test_expect_code 2 guardlock --status a b 2>err &&
+	test_expect_code 2 guardlock --status -n l 2>err &&
+	test_expect_code 2 guardlock -q --status l 2>err
 '
 
 test_expect_success 'flock(1) long options are accepted' '
