@@ -26,6 +26,10 @@
 
 #include "util.h"
 
+#ifndef VERSION
+#define VERSION "unknown"	/* the Makefile defines it; a fuzz harness may not */
+#endif
+
 /*
  * The holder record is always exactly RECORD_SIZE bytes, padded with
  * spaces: rewriting it never leaves a tail of an older, longer record, so
@@ -394,6 +398,7 @@ describe(int fd, const struct stat *st, char *out, size_t size)
 	ssize_t n = -1;
 	int rec = 0, local;
 
+	memset(&r, 0, sizeof(r));
 	if (S_ISREG(st->st_mode))
 		n = pread(fd, buf, sizeof(buf), 0);
 	if (n > 0)

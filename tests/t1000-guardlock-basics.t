@@ -3,6 +3,11 @@
 # command inherits, the holder record, -c, -v, directories, file modes.
 . "$(dirname "$0")/lib.sh"
 
+# Under tools/valgrind.sh guardlock is a wrapper whose valgrind keeps a log
+# descriptor of its own: descriptor numbers hold only for the real binary.
+real=
+[ "$(command -v guardlock)" = "$TOP/guardlock" ] && real=1
+
 test_expect_success 'the command runs and its own status passes through' '
 	guardlock l sh -c "echo ran >out; exit 7"
 	test $? -eq 7 &&
@@ -33,6 +38,7 @@ test_expect_success 'guardlock execs: the command has guardlock'"'"'s pid' '
 	test_cmp outer inner
 '
 
+if [ -n "$real" ]; then
 test_expect_success 'the lock descriptor is the only one added, fd 3, named in GUARDLOCK_FD' '
 	sh -c "ls /proc/\$\$/fd" | sort >without &&
 	guardlock l sh -c "ls /proc/\$\$/fd" | sort >with &&
@@ -46,6 +52,9 @@ test_expect_success 'with stdin closed the lock still lands above 2' '
 	guardlock l sh -c "echo \$GUARDLOCK_FD; readlink /proc/\$\$/fd/0" <&- >out &&
 	printf "3\n/dev/null\n" >want && test_cmp want out
 '
+else
+	test_skip "descriptor numbers" "guardlock is a wrapper here"
+fi
 
 test_expect_success 'the command holds the lock: flock(1) cannot take it meanwhile' '
 	guardlock l sh -c "flock -n l true; echo \$? >st" &&
@@ -109,7 +118,7 @@ test_expect_success 'shared locks write no record' '
 
 test_expect_success 'a directory as LOCKFILE: locked read-only, nothing written into it' '
 	mkdir d &&
-	guardlock d sh -c "flock -n d true; echo \$? >st; readlink /proc/\$\$/fd/3 >which" &&
+	guardlock d sh -c "flock -n d true; echo \$? >st; readlink /proc/\$\$/fd/\$GUARDLOCK_FD >which" &&
 	echo 1 >want && test_cmp want st &&
 	echo "$PWD/d" >want && test_cmp want which &&
 	test -z "$(ls -A d)" &&
@@ -123,7 +132,8 @@ test_expect_success '-c runs /bin/sh -c SHELL-COMMAND' '
 	echo "SH A B" >want && test_cmp want out &&
 	guardlock l --command "echo ok" >out &&
 	echo ok >want && test_cmp want out &&
-	guardlock -n -w 1 -E 9 -x l -c "test \$GUARDLOCK_FD = 3"
+	guardlock -n -w 1 -E 9 -x l -c "readlink /proc/\$\$/fd/\$GUARDLOCK_FD" >out &&
+	echo "$PWD/l" >want && test_cmp want out
 '
 
 test_expect_success '-c takes exactly one shell command' '

@@ -61,7 +61,10 @@ test_expect_success '--status of a symlink, fifo or device: 2, without hanging' 
 	test_expect_code 2 timeout 20 guardlock --status /dev/null >out 2>err
 '
 
-if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+# Another user cannot run the tools/valgrind.sh wrapper in its private dir.
+if [ "$(command -v guardlock)" != "$TOP/guardlock" ]; then
+	test_skip 'planted lock files' 'guardlock is a wrapper here'
+elif [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	test_expect_success 'a lock file planted by another user in a sticky world-writable dir is refused' '
 		mkdir tmp && chmod 1777 tmp &&
 		echo planted >tmp/x.lock && chown nobody tmp/x.lock && cp tmp/x.lock keep &&
