@@ -359,6 +359,16 @@ proc_locks(const struct stat *st, struct holders *h)
 	fclose(fp);
 }
 
+/* Is the recorded process still the one that took the lock? */
+static int
+alive(const struct record *r)
+{
+	if (r->start > 0)
+		return proc_start(r->pid) == r->start;
+	/* No start time recorded (no /proc then): the pid alone must do. */
+	return kill((pid_t)r->pid, 0) == 0 || errno == EPERM;
+}
+
 /* "2026-03-06 00:00:01 (3s ago)" */
 static void
 since(char *out, size_t size, long long when)
@@ -418,7 +428,8 @@ describe(int fd, const struct stat *st, char *out, size_t size)
 			snprintf(out, size, "held shared by %d process%s", h.n, h.n > 1 ? "es" : "");
 		return;
 	}
-	if (local && h.n > 0 && h.pid > 0 && h.pid != r.pid)
+	/* The kernel names a holder here: a record from elsewhere, or naming another pid, is stale. */
+	if (rec && h.n > 0 && (!local || (h.pid > 0 && h.pid != r.pid)))
 		rec = 0;
 	if (!rec) {
 		cmd[0] = '\0';
@@ -431,7 +442,7 @@ describe(int fd, const struct stat *st, char *out, size_t size)
 		return;
 	}
 	since(when, sizeof(when), r.since);
-	if (local && (r.start == 0 || proc_start(r.pid) != r.start))
+	if (local && !alive(&r))
 		snprintf(out, size, "held by a descendant that inherited it from pid %lld "
 		    "(%s, now gone) on %s since %s", r.pid, r.cmd, r.host, when);
 	else

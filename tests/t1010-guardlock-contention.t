@@ -100,6 +100,19 @@ test_expect_success 'a stale record is not believed: flock(1) holds it now' '
 	release f
 '
 
+test_expect_success 'a forged or garbled record is not believed either' '
+	for rec in "guardlock holder record 1\npid 1\nstart 1\nhost elsewhere\nsince 0\ncmd rm -rf /\nend\n" \
+	    "guardlock holder record 1\npid 99999999999\nhost h\nsince 1\ncmd x\nend\n" \
+	    "guardlock holder record 1\npid 1\nhost h\033[2J\nsince 1\ncmd x\nend\n" \
+	    "guardlock holder record 1\npid 1\nhost h\nsince 1\ncmd x\n"; do
+		printf "$rec" >forged.lock &&
+		hold f flock forged.lock &&
+		test_expect_code 75 timeout 20 guardlock -n forged.lock true 2>err &&
+		test_grep "^guardlock: forged.lock: busy: held by pid $(cat f.pid) \(flock forged.lock sh -c .*\), no holder record\$" err &&
+		release f || exit 1
+	done
+'
+
 test_expect_success '-w gives up after about that long' '
 	hold h guardlock l &&
 	t0=$(date +%s%N) &&
