@@ -1,4 +1,5 @@
 /* sidecar.c: see sidecar.h. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,4 +54,174 @@ sidecar_line(const unsigned char *digest, size_t len, const char *name, int tagg
 	}
 	free(esc);
 	return line;
+}
+
+static int
+bad(struct sidecar_entry *e, const char *why)
+{
+	e->why = why;
+	return -1;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+parsehex(const char *p, size_t n, struct sidecar_entry *e)
+{
+	size_t i;
+	int hi, lo;
+
+	if (n == 0)
+		return bad(e, "no digest");
+	for (i = 0; i < n; i++)
+		if (hexval((unsigned char)p[i]) < 0)
+			return bad(e, "digest is not hexadecimal");
+	if (n % 2)
+		return bad(e, "odd number of hex digits");
+	if (n > 2 * DIGEST_MAX)
+		return bad(e, "digest longer than 512 bits");
+	for (i = 0; i < n; i += 2) {
+		hi = hexval((unsigned char)p[i]);
+		lo = hexval((unsigned char)p[i + 1]);
+		e->digest[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	e->len = n / 2;
+	return 0;
+}
+
+/*
+ * A digest file vouches only for its own directory tree: the name must be
+ * relative and must not climb out through "..".
+ */
+static int
+parsename(const char *p, size_t n, int escaped, struct sidecar_entry *e)
+{
+	const char *end = p + n, *c, *slash;
+	char *o = e->name;
+
+	if (n == 0)
+		return bad(e, "no file name");
+	for (; p < end; p++) {
+		if (!escaped || *p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		if (++p == end)
+			return bad(e, "bad escape in file name");
+		switch (*p) {
+		case '\\': *o++ = '\\'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		default: return bad(e, "bad escape in file name");
+		}
+	}
+	*o = '\0';
+	if (e->name[0] == '/')
+		return bad(e, "absolute file name");
+	for (c = e->name;; c = slash + 1) {
+		slash = strchr(c, '/');
+		if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0'))
+			return bad(e, "file name with a '..' component");
+		if (!slash)
+			break;
+	}
+	return 0;
+}
+
+/* "BLAKE2b[-BITS] (NAME) = HEX", p just after "BLAKE2b". */
+static int
+parsetagged(const char *p, const char *end, int escaped, struct sidecar_entry *e)
+{
+	size_t bits = 512, hexlen;
+	const char *name, *q, *sep = NULL;
+
+	if (*p == '-') {
+		bits = 0;
+		for (p++; p < end && *p >= '0' && *p <= '9' && bits < 1000; p++)
+			bits = bits * 10 + (size_t)(*p - '0');
+		if (bits < 8 || bits > 512 || bits % 8)
+			return bad(e, "bad BLAKE2b digest length");
+	}
+	if (end - p < 2 || p[0] != ' ' || p[1] != '(')
+		return bad(e, "not a BLAKE2b line");
+	name = p + 2;
+	for (q = name; end - q >= 4; q++)
+		if (memcmp(q, ") = ", 4) == 0)
+			sep = q;
+	if (!sep)
+		return bad(e, "truncated line");
+	hexlen = (size_t)(end - (sep + 4));
+	if (parsehex(sep + 4, hexlen, e) < 0)
+		return -1;
+	if (hexlen != bits / 4)
+		return bad(e, "digest length does not match its tag");
+	e->tagged = 1;
+	return parsename(name, (size_t)(sep - name), escaped, e);
+}
+
+/* "HEX  NAME" or b2sum's binary-mode "HEX *NAME". */
+static int
+parseplain(const char *p, const char *end, int escaped, struct sidecar_entry *e)
+{
+	const char *q = memchr(p, ' ', (size_t)(end - p));
+
+	if (!q || end - q < 2 || (q[1] != ' ' && q[1] != '*')) {
+		if (parsehex(p, (size_t)((q ? q : end) - p), e) < 0)
+			return -1;
+		return bad(e, "truncated line");
+	}
+	if (parsehex(p, (size_t)(q - p), e) < 0)
+		return -1;
+	return parsename(q + 2, (size_t)(end - (q + 2)), escaped, e);
+}
+
+/* "SHA256 (x) = ..." and friends: some other tool's tagged line. */
+static int
+othertag(const char *p, const char *end)
+{
+	while (p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
+		p++;
+	return end - p >= 2 && p[0] == ' ' && p[1] == '(';
+}
+
+int
+sidecar_parse(const char *line, size_t n, struct sidecar_entry *e)
+{
+	const char *p = line, *end;
+	int escaped = 0;
+
+	e->len = 0;
+	e->tagged = 0;
+	e->why = NULL;
+	e->name[0] = '\0';
+	if (n > SIDECAR_LINEMAX)
+		return bad(e, "line too long");
+	if (memchr(line, '\0', n))
+		return bad(e, "NUL byte in line");
+	if (n && line[n - 1] == '\r')
+		n--;
+	end = line + n;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == end || *p == '#')
+		return 0;
+	if (*p == '\\') {
+		escaped = 1;
+		p++;
+	}
+	if (end - p >= 8 && memcmp(p, "BLAKE2b", 7) == 0 && (p[7] == ' ' || p[7] == '-'))
+		return parsetagged(p + 7, end, escaped, e) < 0 ? -1 : 1;
+	if (othertag(p, end))
+		return bad(e, "not a BLAKE2b line (other algorithm)");
+	return parseplain(p, end, escaped, e) < 0 ? -1 : 1;
 }

@@ -12,4 +12,25 @@
  */
 char *sidecar_line(const unsigned char *digest, size_t len, const char *name, int tagged);
 
+/*
+ * Reading: one line of a digest file (without its '\n'; a trailing '\r' is
+ * dropped) into e. A pure function over the buffer, so that it can be fuzzed.
+ * e->name must point to at least n + 1 bytes; it receives the unescaped name.
+ * Returns 1 for a digest line, 0 for a blank or '#' comment line, -1 for a
+ * malformed one with e->why saying why (a static string).
+ * Refused: other algorithms, bad hex or length, NUL bytes, lines longer than
+ * SIDECAR_LINEMAX, bad escapes, empty names, absolute names, ".." components.
+ */
+#define SIDECAR_LINEMAX 8192
+
+struct sidecar_entry {
+	unsigned char digest[64];	/* DIGEST_MAX */
+	size_t len;			/* digest bytes, 1..64 */
+	char *name;			/* caller's buffer, unescaped, NUL-terminated */
+	int tagged;			/* "BLAKE2b (NAME) = HEX" form */
+	const char *why;		/* reason when malformed */
+};
+
+int sidecar_parse(const char *line, size_t n, struct sidecar_entry *e);
+
 #endif

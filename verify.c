@@ -1,0 +1,719 @@
+/*
+ * verify.c: sumcheck, BLAKE2b sidecars in GNU b2sum's format, written
+ * atomically and checked strictly (exit 1 corrupt, 2 could not tell).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "digest.h"
+#include "sidecar.h"
+#include "util.h"
+
+#ifndef VERSION
+#define VERSION "unknown"
+#endif
+
+/* Large reads keep the disk streaming; 1 MiB per worker is cheap. */
+#define BUFSZ (1 << 20)
+
+enum { WRITE, PRINT, CHECK };
+enum { H_OK, H_OPEN, H_READ, H_NOTREG, H_CHANGED };
+
+struct job {
+	int dirfd;		/* name is relative to it; -1: standard input */
+	char *name;		/* to open */
+	char *show;		/* for output and messages */
+	size_t len;		/* digest bytes */
+	unsigned char want[DIGEST_MAX];	/* CHECK: from the digest line */
+	unsigned char got[DIGEST_MAX];
+	int skip;		/* decided before hashing: nothing to read */
+	int res, err;		/* R_*, errno for H_OPEN and H_READ */
+	int done;		/* guarded by pool.mu */
+};
+
+/* One digest file of a check, and what became of its lines. */
+struct group {
+	char *path;
+	int dirfd;
+	size_t first, njobs;
+	int failed;		/* could not be read, or not a digest file */
+	int nbad, nok, nmismatch, nunread;
+};
+
+/*
+ * The workers take jobs in argument order; main() reports them in the same
+ * order as each completes. mu guards next and every job's done flag; the
+ * rest of a job belongs to its worker until done is set, then to main().
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* a job became done */
+	struct job *jobs;
+	size_t njobs, cap, next;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0 };
+
+static struct {
+	int mode, force, tag, jobs, quiet, status, strict, warn, ignoremissing;
+	size_t len;
+} opt = { WRITE, 0, 0, 0, 0, 0, 0, 0, 0, DIGEST_MAX };
+
+static const char usagetext[] =
+	"usage: sumcheck [-f] [-l BITS] [--tag] [-j JOBS] FILE...\n"
+	"       sumcheck -p [-l BITS] [--tag] [FILE | -]...\n"
+	"       sumcheck -c [-j JOBS] [-q | --status] [--strict] [--warn] [--ignore-missing] FILE...\n";
+
+static _Noreturn void
+usage(int status)
+{
+	fputs(usagetext, status ? stderr : stdout);
+	if (status == 0 && fshut(stdout, "<stdout>") < 0)
+		exit(EXIT_UNSURE);
+	exit(status);
+}
+
+static struct job *
+newjob(int dirfd, const char *name, char *show, size_t len)
+{
+	struct job *j;
+
+	if (pool.njobs == pool.cap) {
+		pool.cap = pool.cap ? 2 * pool.cap : 16;
+		pool.jobs = realloc(pool.jobs, pool.cap * sizeof(*pool.jobs));
+		if (!pool.jobs)
+			eprintf(EXIT_UNSURE, "realloc:");
+	}
+	j = &pool.jobs[pool.njobs++];
+	memset(j, 0, sizeof(*j));
+	j->dirfd = dirfd;
+	j->name = estrdup(name);
+	j->show = show;
+	j->len = len;
+	return j;
+}
+
+/*
+ * For the test suite only: after the first read of each file, block until
+ * the FIFO named by SUMCHECK_TEST_PAUSE is opened, written and closed, so
+ * that a test can change the file mid-read without sleeping and hoping.
+ */
+static void
+testpause(void)
+{
+	const char *fifo = getenv("SUMCHECK_TEST_PAUSE");
+	char c;
+	int fd;
+
+	if (!fifo || (fd = open(fifo, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while (read(fd, &c, 1) > 0)
+		;
+	close(fd);
+}
+
+/* The file may not move under us: same inode, size and mtime throughout. */
+static int
+changed(const struct stat *a, const struct stat *b, off_t nread)
+{
+	return a->st_dev != b->st_dev || a->st_ino != b->st_ino ||
+	    a->st_size != b->st_size || nread != b->st_size ||
+	    a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
+	    a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
+}
+
+static void
+hash(struct job *j, unsigned char *buf)
+{
+	struct stat before, after;
+	struct digest d;
+	off_t total = 0;
+	ssize_t r;
+	int fd = 0, reg, paused = 0;
+
+	/* O_NONBLOCK: a FIFO planted under a listed name must not hang us. */
+	if (j->dirfd != -1 && (fd = openat(j->dirfd, j->name,
+	    O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		j->res = H_OPEN;
+		j->err = errno;
+		return;
+	}
+	if (fstat(fd, &before) < 0) {
+		j->res = H_READ;
+		j->err = errno;
+		goto out;
+	}
+	reg = S_ISREG(before.st_mode);
+	if (!reg && opt.mode != PRINT) {
+		j->res = H_NOTREG;
+		goto out;
+	}
+	if (fd != 0)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	digest_init(&d, j->len);
+	for (;;) {
+		r = read(fd, buf, BUFSZ);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			j->res = H_READ;
+			j->err = errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		digest_update(&d, buf, (size_t)r);
+		total += r;
+		if (!paused++)
+			testpause();
+	}
+	if (reg && (fstat(fd, &after) < 0 || changed(&before, &after, total))) {
+		j->res = H_CHANGED;
+		goto out;
+	}
+	digest_final(&d, j->got);
+	j->res = H_OK;
+out:
+	if (fd != 0)
+		close(fd);
+}
+
+static void *
+worker(void *arg)
+{
+	unsigned char *buf = emalloc(BUFSZ);
+	struct job *j;
+
+	for (;;) {
+		pthread_mutex_lock(&pool.mu);
+		j = pool.next < pool.njobs ? &pool.jobs[pool.next++] : NULL;
+		pthread_mutex_unlock(&pool.mu);
+		if (!j)
+			break;
+		if (!j->skip)
+			hash(j, buf);
+		pthread_mutex_lock(&pool.mu);
+		j->done = 1;
+		pthread_cond_broadcast(&pool.cv);
+		pthread_mutex_unlock(&pool.mu);
+	}
+	free(buf);
+	return arg;
+}
+
+static void
+startpool(void)
+{
+	pthread_t t;
+	int i, n = opt.jobs;
+
+	if ((size_t)n > pool.njobs)
+		n = (int)pool.njobs;
+	for (i = 0; i < n; i++) {
+		errno = pthread_create(&t, NULL, worker, NULL);
+		if (errno)
+			eprintf(EXIT_UNSURE, "pthread_create:");
+		pthread_detach(t);
+	}
+}
+
+static struct job *
+waitjob(size_t i)
+{
+	pthread_mutex_lock(&pool.mu);
+	while (!pool.jobs[i].done)
+		pthread_cond_wait(&pool.cv, &pool.mu);
+	pthread_mutex_unlock(&pool.mu);
+	return &pool.jobs[i];
+}
+
+/* The reason a job could not be hashed, as one message. */
+static void
+whyfailed(const struct job *j)
+{
+	switch (j->res) {
+	case H_OPEN:
+		errno = j->err;
+		weprintf("%s: open:", j->show);
+		break;
+	case H_READ:
+		errno = j->err;
+		weprintf("%s: read:", j->show);
+		break;
+	case H_NOTREG:
+		weprintf("%s: not a regular file", j->show);
+		break;
+	case H_CHANGED:
+		weprintf("%s: changed while reading", j->show);
+		break;
+	}
+}
+
+static char *
+catstr(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b);
+	char *s = emalloc(n + m + 1);
+
+	memcpy(s, a, n);
+	memcpy(s + n, b, m + 1);
+	return s;
+}
+
+static const char *
+basename_(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* Publish the sidecar in one step; 0, or -1 after saying why. */
+static int
+writesidecar(const struct job *j, const char *sc)
+{
+	struct atomic a;
+	struct stat st;
+	char *line;
+	int keep, r = -1;
+
+	/* -f keeps a replaced sidecar's mode, as an editor keeps a file's. */
+	keep = opt.force && stat(sc, &st) == 0 && S_ISREG(st.st_mode);
+	if (atomic_open(&a, sc, 0666) < 0) {
+		weprintf("%s: create:", sc);
+		return -1;
+	}
+	line = sidecar_line(j->got, j->len, basename_(j->name), opt.tag);
+	if (keep && fchmod(a.fd, st.st_mode & 07777) < 0)
+		weprintf("%s: chmod:", sc);
+	else if (writeall(a.fd, line, strlen(line)) < 0)
+		weprintf("%s: write:", sc);
+	else if (atomic_commit(&a, opt.force ? 0 : ATOMIC_NOREPLACE) < 0)
+		weprintf(errno == EEXIST ? "%s: exists; not replaced (use -f)" :
+		    "%s: commit:", sc);
+	else
+		r = 0;
+	atomic_abort(&a);
+	free(line);
+	return r;
+}
+
+static int
+writemode(int argc, char **argv)
+{
+	struct stat st;
+	struct job *j;
+	size_t i;
+	int bad = 0;
+	char *sc;
+
+	for (i = 0; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "-") == 0) {
+			weprintf("-: standard input has no sidecar (use -p)");
+			usage(EXIT_UNSURE);
+		}
+		j = newjob(AT_FDCWD, argv[i], argv[i], opt.len);
+		sc = catstr(argv[i], ".b2");
+		/* Refuse early, and again at publication, which is atomic. */
+		if (!opt.force && lstat(sc, &st) == 0)
+			j->skip = 1;
+		free(sc);
+	}
+	startpool();
+	for (i = 0; i < pool.njobs; i++) {
+		j = waitjob(i);
+		sc = catstr(j->name, ".b2");
+		if (j->skip) {
+			weprintf("%s: exists; not replaced (use -f)", sc);
+			bad = 1;
+		} else if (j->res != H_OK) {
+			if (j->res == H_CHANGED)
+				weprintf("%s: changed while reading; %s not written",
+				    j->show, sc);
+			else
+				whyfailed(j);
+			bad = 1;
+		} else if (writesidecar(j, sc) < 0) {
+			bad = 1;
+		}
+		free(sc);
+	}
+	return bad ? EXIT_UNSURE : 0;
+}
+
+static int
+printmode(int argc, char **argv)
+{
+	static char dash[] = "-";
+	static char *stdinonly[] = { dash, NULL };
+	char *line;
+	struct job *j;
+	size_t i;
+	int bad = 0;
+
+	if (argc == 0) {
+		argc = 1;
+		argv = stdinonly;
+	}
+	for (i = 0; i < (size_t)argc; i++)
+		newjob(strcmp(argv[i], "-") ? AT_FDCWD : -1, argv[i], argv[i], opt.len);
+	startpool();
+	for (i = 0; i < pool.njobs; i++) {
+		j = waitjob(i);
+		if (j->res != H_OK) {
+			whyfailed(j);
+			bad = 1;
+			continue;
+		}
+		line = sidecar_line(j->got, j->len, j->name, opt.tag);
+		fputs(line, stdout);
+		free(line);
+	}
+	if (fshut(stdout, "<stdout>") < 0)
+		bad = 1;
+	return bad ? EXIT_UNSURE : 0;
+}
+
+/* As b2sum shows a name: escaped, with a leading '\', if it needs it. */
+static void
+putname(const char *s)
+{
+	if (strpbrk(s, "\\\n\r"))
+		putchar('\\');
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\': fputs("\\\\", stdout); break;
+		case '\n': fputs("\\n", stdout); break;
+		case '\r': fputs("\\r", stdout); break;
+		default: putchar(*s);
+		}
+	}
+}
+
+static void
+badline(const struct group *g, unsigned long lineno, const char *why)
+{
+	if (!opt.status)
+		weprintf("%s: %lu: improperly formatted BLAKE2b checksum line: %s",
+		    g->path, lineno, why);
+}
+
+static int
+endswith(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/*
+ * Which file holds the digests for an operand: a name ending in ".b2" is a
+ * digest file; so is any other file without a FILE.b2 beside it (a manifest
+ * such as B2SUMS), unless its first line is not a digest line, when it is a
+ * data file whose sidecar is missing. *guess is set in that last case.
+ */
+static char *
+digestpath(const char *operand, int *guess)
+{
+	struct stat st;
+	char *sc;
+
+	*guess = 0;
+	if (endswith(operand, ".b2"))
+		return estrdup(operand);
+	sc = catstr(operand, ".b2");
+	if (stat(sc, &st) == 0 || errno != ENOENT)
+		return sc;
+	free(sc);
+	*guess = 1;
+	return estrdup(operand);
+}
+
+/* The operand's directory, and the prefix its names are shown with. */
+static int
+opendir_(const char *path, char **prefix)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (!slash) {
+		*prefix = estrdup("");
+		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	dir = estrdup(path);
+	dir[slash - path + 1] = '\0';
+	*prefix = estrdup(dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	return fd;
+}
+
+/* Read one digest file into jobs; its lines are vouched for by group g. */
+static void
+readgroup(struct group *g, const char *operand)
+{
+	static char buf[65536];
+	struct sidecar_entry e;
+	char *line, *prefix = NULL;
+	size_t n = 0, i;
+	unsigned long lineno = 0, firstbad = 0;
+	const char *firstwhy = NULL;
+	int fd = -1, guess, over = 0, seen = 0, eof = 0, r;
+	ssize_t got;
+
+	g->path = digestpath(operand, &guess);
+	g->first = pool.njobs;
+	g->dirfd = opendir_(g->path, &prefix);
+	if (g->dirfd < 0 || (fd = open(g->path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		if (!opt.status)
+			weprintf("%s: open:", g->path);
+		g->failed = 1;
+		free(prefix);
+		return;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	line = emalloc(SIDECAR_LINEMAX + 2);
+	e.name = emalloc(SIDECAR_LINEMAX + 2);
+	while (!eof) {
+		got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			if (!opt.status)
+				weprintf("%s: read:", g->path);
+			g->failed = 1;
+			break;
+		}
+		eof = got == 0;
+		for (i = 0; i < (size_t)got || (eof && (n || over) && i == 0); i++) {
+			if (!eof && buf[i] != '\n') {
+				if (n <= SIDECAR_LINEMAX)
+					line[n++] = buf[i];
+				else
+					over = 1;
+				continue;
+			}
+			lineno++;
+			r = sidecar_parse(line, over ? SIDECAR_LINEMAX + 1 : n, &e);
+			n = over = 0;
+			if (r == 0)
+				continue;
+			if (r < 0 && guess && !seen) {
+				if (!opt.status)
+					weprintf("%s: no sidecar %s.b2, and not a digest file (line %lu: %s)",
+					    operand, operand, lineno, e.why);
+				g->failed = 1;
+				eof = 1;
+				break;
+			}
+			seen = 1;
+			if (r < 0) {
+				g->nbad++;
+				if (!firstbad) {
+					firstbad = lineno;
+					firstwhy = e.why;
+				}
+				if (opt.warn || opt.strict)
+					badline(g, lineno, e.why);
+				continue;
+			}
+			memcpy(newjob(g->dirfd, e.name, catstr(prefix, e.name),
+			    e.len)->want, e.digest, e.len);
+		}
+	}
+	close(fd);
+	free(line);
+	free(e.name);
+	free(prefix);
+	g->njobs = pool.njobs - g->first;
+	if (!g->failed && g->njobs == 0) {
+		/* Say why at least once, even without --warn. */
+		if (firstbad && !opt.warn && !opt.strict)
+			badline(g, firstbad, firstwhy);
+		if (!opt.status)
+			weprintf("%s: no properly formatted checksum lines found", g->path);
+		g->failed = 1;
+	}
+}
+
+static const char *
+plural(int n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* Report a group's jobs in order, then its summary; 0, EXIT_NO or EXIT_UNSURE. */
+static int
+report(struct group *g)
+{
+	struct job *j;
+	size_t i;
+	int say = !opt.status;
+
+	for (i = g->first; i < g->first + g->njobs; i++) {
+		j = waitjob(i);
+		if (j->res == H_OK && memcmp(j->got, j->want, j->len) == 0) {
+			g->nok++;
+			if (say && !opt.quiet) {
+				putname(j->show);
+				fputs(": OK\n", stdout);
+			}
+			continue;
+		}
+		if (j->res == H_OPEN && j->err == ENOENT && opt.ignoremissing)
+			continue;
+		if (j->res == H_OK)
+			g->nmismatch++;
+		else
+			g->nunread++;
+		if (!say)
+			continue;
+		if (j->res != H_OK)
+			whyfailed(j);
+		/* stdout is buffered, stderr is not: keep them in order on a tty. */
+		putname(j->show);
+		fputs(j->res == H_OK ? ": FAILED\n" :
+		    j->res == H_CHANGED ? ": FAILED changed while reading\n" :
+		    ": FAILED open or read\n", stdout);
+		fflush(stdout);
+	}
+	if (g->failed)
+		return EXIT_UNSURE;
+	fflush(stdout);
+	if (say && g->nbad)
+		weprintf("WARNING: %d %s improperly formatted", g->nbad,
+		    plural(g->nbad, "line is", "lines are"));
+	if (say && g->nunread)
+		weprintf("WARNING: %d listed %s could not be read", g->nunread,
+		    plural(g->nunread, "file", "files"));
+	if (say && g->nmismatch)
+		weprintf("WARNING: %d computed %s did NOT match", g->nmismatch,
+		    plural(g->nmismatch, "checksum", "checksums"));
+	if (g->nmismatch)
+		return EXIT_NO;
+	if (g->nok + g->nunread == 0) {
+		if (say)
+			weprintf("%s: no file was verified", g->path);
+		return EXIT_UNSURE;
+	}
+	if (g->nunread || (opt.strict && g->nbad))
+		return EXIT_UNSURE;
+	return 0;
+}
+
+static int
+checkmode(int argc, char **argv)
+{
+	struct group *g = ecalloc((size_t)argc, sizeof(*g));
+	int i, r, worst = 0;
+
+	for (i = 0; i < argc; i++)
+		readgroup(&g[i], argv[i]);
+	startpool();
+	for (i = 0; i < argc; i++) {
+		r = report(&g[i]);
+		/* A mismatch outranks "could not tell": corruption is news. */
+		if (r == EXIT_NO || (r == EXIT_UNSURE && worst == 0))
+			worst = r;
+	}
+	if (fshut(stdout, "<stdout>") < 0 && worst == 0)
+		worst = EXIT_UNSURE;
+	return worst;
+}
+
+static void
+onsignal(int sig)
+{
+	atomic_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'c' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "ignore-missing", no_argument, NULL, 'M' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "length", required_argument, NULL, 'l' },
+		{ "print", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "status", no_argument, NULL, 'S' },
+		{ "strict", no_argument, NULL, 'T' },
+		{ "tag", no_argument, NULL, 'G' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "warn", no_argument, NULL, 'W' },
+		{ NULL, 0, NULL, 0 }
+	};
+	long long n;
+	int c, writeonly = 0, checkonly = 0, jflag = 0;
+
+	setprogname_(argv[0]);
+	while ((c = getopt_long(argc, argv, "cfhj:l:pq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': opt.mode = opt.mode == PRINT ? -1 : CHECK; break;
+		case 'p': opt.mode = opt.mode == CHECK ? -1 : PRINT; break;
+		case 'f': opt.force = 1; writeonly |= 1; break;
+		case 'G': opt.tag = 1; writeonly |= 2; break;
+		case 'l':
+			if (strtonum_(optarg, 8, 512, &n) < 0 || n % 8) {
+				weprintf("-l %s: BITS must be a multiple of 8 from 8 to 512", optarg);
+				usage(EXIT_UNSURE);
+			}
+			opt.len = (size_t)n / 8;
+			writeonly |= 2;
+			break;
+		case 'j':
+			if (strtonum_(optarg, 1, 1024, &n) < 0) {
+				weprintf("-j %s: JOBS must be a number from 1 to 1024", optarg);
+				usage(EXIT_UNSURE);
+			}
+			opt.jobs = (int)n;
+			jflag = 1;
+			break;
+		case 'q': opt.quiet = 1; checkonly = 1; break;
+		case 'S': opt.status = 1; checkonly = 1; break;
+		case 'T': opt.strict = 1; checkonly = 1; break;
+		case 'W': opt.warn = 1; checkonly = 1; break;
+		case 'M': opt.ignoremissing = 1; checkonly = 1; break;
+		case 'h': usage(0);
+		case 'V':
+			puts("sumcheck " VERSION);
+			return fshut(stdout, "<stdout>") < 0 ? EXIT_UNSURE : 0;
+		default: usage(EXIT_UNSURE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (opt.mode < 0 || (opt.quiet && opt.status) ||
+	    (checkonly && opt.mode != CHECK) ||
+	    (opt.mode == CHECK && writeonly) ||
+	    (opt.mode == PRINT && ((writeonly & 1) || jflag)) ||
+	    (opt.mode != PRINT && argc == 0))
+		usage(EXIT_UNSURE);
+	if (!opt.jobs)
+		opt.jobs = nprocs();
+
+	signal(SIGHUP, onsignal);
+	signal(SIGINT, onsignal);
+	signal(SIGTERM, onsignal);
+
+	switch (opt.mode) {
+	case PRINT: return printmode(argc, argv);
+	case CHECK: return checkmode(argc, argv);
+	default: return writemode(argc, argv);
+	}
+}
