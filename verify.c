@@ -382,12 +382,18 @@ printmode(int argc, char **argv)
 	return bad ? EXIT_UNSURE : 0;
 }
 
-/* As b2sum shows a name: escaped, with a leading '\', if it needs it. */
+/*
+ * As b2sum -c shows a name: only a newline forces escaping (then of all
+ * three characters, behind a leading '\\'); a lone '\\' or '\r' is shown raw.
+ */
 static void
 putname(const char *s)
 {
-	if (strpbrk(s, "\\\n\r"))
-		putchar('\\');
+	if (!strchr(s, '\n')) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\\');
 	for (; *s; s++) {
 		switch (*s) {
 		case '\\': fputs("\\\\", stdout); break;

@@ -1,0 +1,137 @@
+#!/bin/sh
+# sumcheck: usage, known answers against python3's hashlib, writing
+# sidecars (refusal without -f, modes), -p and standard input, exit statuses,
+# checking from another working directory.
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success '--help and -h print the usage on stdout, exit 0' '
+	sumcheck --help >out && sumcheck -h >out2 && test_cmp out out2 &&
+	test_grep "^usage: sumcheck \[-f\] \[-l BITS\] \[--tag\] \[-j JOBS\] FILE\.\.\.$" out &&
+	test_grep "^       sumcheck -c " out
+'
+
+test_expect_success '--version' '
+	sumcheck --version >out && test_grep "^sumcheck [0-9]+\.[0-9]+\.[0-9]+$" out
+'
+
+test_expect_success 'bad usage: usage on stderr, exit 2' '
+	test_expect_code 2 sumcheck 2>err && test_grep "^usage:" err &&
+	test_expect_code 2 sumcheck -c 2>err &&
+	test_expect_code 2 sumcheck -x f 2>err &&
+	test_expect_code 2 sumcheck -l 12 f 2>err && test_grep "multiple of 8" err &&
+	test_expect_code 2 sumcheck -l 520 f 2>err &&
+	test_expect_code 2 sumcheck -l 0 f 2>err &&
+	test_expect_code 2 sumcheck -j 0 f 2>err &&
+	test_expect_code 2 sumcheck -c -p f 2>err &&
+	test_expect_code 2 sumcheck -c --tag f 2>err &&
+	test_expect_code 2 sumcheck -c -f f 2>err &&
+	test_expect_code 2 sumcheck -q f 2>err &&
+	test_expect_code 2 sumcheck -c -q --status f 2>err &&
+	test_expect_code 2 sumcheck - 2>err && test_grep "use -p" err &&
+	test ! -e f.b2
+'
+
+test_expect_success 'known answers: python3 hashlib.blake2b, every length, sizes 0..5 MiB' '
+	for n in 0 1 127 128 129 1000 1048575 1048576 1048577 5242880; do
+		gen_data $n $n >f$n || return 1
+	done &&
+	for bits in 8 128 256 384 504 512; do
+		for n in 0 1 127 128 129 1000 1048575 1048576 1048577 5242880; do
+			a=$(sumcheck -p -l $bits f$n) || return 1
+			b=$(python3 -c "import hashlib,sys; print(hashlib.blake2b(open(sys.argv[1],\"rb\").read(), digest_size=int(sys.argv[2])//8).hexdigest())" f$n $bits) || return 1
+			test "$a" = "$b  f$n" || { echo "bits $bits size $n: $a != $b"; return 1; }
+		done
+	done
+'
+
+test_expect_success 'writing: FILE.b2 beside FILE holds the basename, 0666 & ~umask' '
+	mkdir d && gen_data 100000 1 >d/db.gz &&
+	(umask 027 && sumcheck d/db.gz) &&
+	b2sum d/db.gz | sed "s|d/db.gz|db.gz|" >want && test_cmp want d/db.gz.b2 &&
+	test "$(stat -c %a d/db.gz.b2)" = 640 &&
+	(cd d && b2sum -c --strict db.gz.b2) &&
+	ls -a d >list && printf ".\n..\ndb.gz\ndb.gz.b2\n" >want && test_cmp want list
+'
+
+test_expect_success 'an existing sidecar is not replaced without -f, even a wrong one' '
+	echo data >f && echo "not a digest" >f.b2 && cp f.b2 old &&
+	test_expect_code 2 sumcheck f 2>err &&
+	test_grep "^sumcheck: f\.b2: exists; not replaced \(use -f\)$" err &&
+	test_cmp old f.b2 &&
+	ln -s nowhere g.b2 && echo g >g &&
+	test_expect_code 2 sumcheck g 2>err && test -L g.b2
+'
+
+test_expect_success '-f replaces, keeping the old sidecar'"'"'s mode' '
+	echo data >f && echo old >f.b2 && chmod 600 f.b2 &&
+	sumcheck -f --tag -l 256 f &&
+	b2sum --tag -l 256 f >want && test_cmp want f.b2 &&
+	test "$(stat -c %a f.b2)" = 600
+'
+
+test_expect_success 'several files: one refused, the others written, exit 2' '
+	echo 1 >a && echo 2 >b && echo 3 >c && echo x >b.b2 &&
+	test_expect_code 2 sumcheck -j 2 a b c 2>err &&
+	test_grep "b\.b2: exists" err &&
+	b2sum -c a.b2 c.b2 && echo x >want && test_cmp want b.b2
+'
+
+test_expect_success 'a missing file, a directory: no sidecar, exit 2' '
+	test_expect_code 2 sumcheck nothere 2>err &&
+	test_grep "^sumcheck: nothere: open: No such file or directory$" err &&
+	mkdir dir && test_expect_code 2 sumcheck dir 2>err &&
+	test_grep "^sumcheck: dir: not a regular file$" err &&
+	test ! -e nothere.b2 && test ! -e dir.b2
+'
+
+test_expect_success '-p: lines on stdout, - and no operand read stdin' '
+	gen_data 300000 2 >p &&
+	sumcheck -p p >out && b2sum p >want && test_cmp want out &&
+	sumcheck -p - <p >out && b2sum - <p >want && test_cmp want out &&
+	sumcheck -p <p >out && test_cmp want out &&
+	gen_data 300000 3 | sumcheck -p --tag -l 128 >out &&
+	gen_data 300000 3 | b2sum --tag -l 128 >want && test_cmp want out &&
+	test ! -e p.b2
+'
+
+test_expect_success '-p with an unreadable operand: the rest printed, exit 2' '
+	echo a >a &&
+	test_expect_code 2 sumcheck -p a nothere >out 2>err &&
+	b2sum a >want && test_cmp want out && test_grep "nothere: open" err
+'
+
+test_expect_success 'check: exit 0 verified, 1 mismatch, 2 missing file or sidecar' '
+	gen_data 200000 4 >db && sumcheck db &&
+	sumcheck -c db >out && echo "db: OK" >want && test_cmp want out &&
+	sumcheck -c db.b2 >out && test_cmp want out &&
+	printf X | dd of=db bs=1 seek=1000 conv=notrunc 2>/dev/null &&
+	test_expect_code 1 sumcheck -c db >out 2>err &&
+	echo "db: FAILED" >want && test_cmp want out &&
+	echo "sumcheck: WARNING: 1 computed checksum did NOT match" >want && test_cmp want err &&
+	rm db && test_expect_code 2 sumcheck -c db.b2 >out 2>err &&
+	echo "db: FAILED open or read" >want && test_cmp want out &&
+	test_grep "^sumcheck: WARNING: 1 listed file could not be read$" err &&
+	test_expect_code 2 sumcheck -c nosuch.b2 2>err &&
+	test_grep "nosuch\.b2: open: No such file" err
+'
+
+test_expect_success 'a data file without a sidecar is told apart from a manifest' '
+	gen_data 5000 5 >data &&
+	test_expect_code 2 sumcheck -c data 2>err &&
+	test_grep "^sumcheck: data: no sidecar data\.b2, and not a digest file" err
+'
+
+test_expect_success 'checking from another working directory: names are relative to the digest file' '
+	mkdir -p backups/sub elsewhere && gen_data 10000 6 >backups/db.gz &&
+	echo sub >backups/sub/x && (cd backups && b2sum db.gz sub/x >B2SUMS) &&
+	sumcheck backups/db.gz &&
+	(cd elsewhere && sumcheck -c ../backups/db.gz >../out) &&
+	echo "../backups/db.gz: OK" >want && test_cmp want out &&
+	(cd / && sumcheck -c "$SCRATCH/backups/B2SUMS" >"$SCRATCH/out") &&
+	printf "%s\n" "$SCRATCH/backups/db.gz: OK" "$SCRATCH/backups/sub/x: OK" >want &&
+	test_cmp want out &&
+	cp backups/db.gz db.gz && echo x >>db.gz &&
+	sumcheck -c backups/db.gz.b2 >/dev/null
+'
+
+test_done
