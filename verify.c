@@ -179,6 +179,12 @@ hash(struct job *j, unsigned char *buf)
 		j->res = H_CHANGED;
 		goto out;
 	}
+	/* The digest speaks for the name: it must still be this inode. */
+	if (reg && j->dirfd != -1 && (fstatat(j->dirfd, j->name, &after, 0) < 0 ||
+	    after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
+		j->res = H_CHANGED;
+		goto out;
+	}
 	digest_final(&d, j->got);
 	j->res = H_OK;
 out:
