@@ -5,6 +5,7 @@
 
 need b2sum || skip_all 'no b2sum'
 
+# shellcheck disable=SC2034 # used inside the test bodies
 nl='
 '
 test_expect_success 'setup: files with awkward names' '
