@@ -59,7 +59,9 @@ static struct {
 	pthread_cond_t cv;	/* a job became done */
 	struct job *jobs;
 	size_t njobs, cap, next;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0 };
+	pthread_t *threads;
+	int nthreads;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, NULL, 0 };
 
 static struct {
 	int mode, force, tag, jobs, quiet, status, strict, warn, ignoremissing;
@@ -80,6 +82,7 @@ usage(int status)
 	exit(status);
 }
 
+/* show is the job's from now on: it is freed with the job. */
 static struct job *
 newjob(int dirfd, const char *name, char *show, size_t len)
 {
@@ -218,17 +221,32 @@ worker(void *arg)
 static void
 startpool(void)
 {
-	pthread_t t;
-	int i, n = opt.jobs;
+	int n = opt.jobs;
 
 	if ((size_t)n > pool.njobs)
 		n = (int)pool.njobs;
-	for (i = 0; i < n; i++) {
-		errno = pthread_create(&t, NULL, worker, NULL);
+	pool.threads = ecalloc((size_t)n + 1, sizeof(*pool.threads));
+	for (pool.nthreads = 0; pool.nthreads < n; pool.nthreads++) {
+		errno = pthread_create(&pool.threads[pool.nthreads], NULL, worker, NULL);
 		if (errno)
 			eprintf(EXIT_UNSURE, "pthread_create:");
-		pthread_detach(t);
 	}
+}
+
+/* Every job has been reported: the workers are leaving, or gone. */
+static void
+stoppool(void)
+{
+	size_t i;
+
+	while (pool.nthreads > 0)
+		pthread_join(pool.threads[--pool.nthreads], NULL);
+	free(pool.threads);
+	for (i = 0; i < pool.njobs; i++) {
+		free(pool.jobs[i].name);
+		free(pool.jobs[i].show);
+	}
+	free(pool.jobs);
 }
 
 static struct job *
@@ -326,7 +344,7 @@ writemode(int argc, char **argv)
 			weprintf("-: standard input has no sidecar (use -p)");
 			usage(EXIT_UNSURE);
 		}
-		j = newjob(AT_FDCWD, argv[i], argv[i], opt.len);
+		j = newjob(AT_FDCWD, argv[i], estrdup(argv[i]), opt.len);
 		sc = catstr(argv[i], ".b2");
 		/* Refuse early, and again at publication, which is atomic. */
 		if (!opt.force && lstat(sc, &st) == 0)
@@ -352,6 +370,7 @@ writemode(int argc, char **argv)
 		}
 		free(sc);
 	}
+	stoppool();
 	return bad ? EXIT_UNSURE : 0;
 }
 
@@ -370,7 +389,8 @@ printmode(int argc, char **argv)
 		argv = stdinonly;
 	}
 	for (i = 0; i < (size_t)argc; i++)
-		newjob(strcmp(argv[i], "-") ? AT_FDCWD : -1, argv[i], argv[i], opt.len);
+		newjob(strcmp(argv[i], "-") ? AT_FDCWD : -1, argv[i],
+		    estrdup(argv[i]), opt.len);
 	startpool();
 	for (i = 0; i < pool.njobs; i++) {
 		j = waitjob(i);
@@ -383,6 +403,7 @@ printmode(int argc, char **argv)
 		fputs(line, stdout);
 		free(line);
 	}
+	stoppool();
 	if (fshut(stdout, "<stdout>") < 0)
 		bad = 1;
 	return bad ? EXIT_UNSURE : 0;
@@ -637,6 +658,13 @@ checkmode(int argc, char **argv)
 		if (r == EXIT_NO || (r == EXIT_UNSURE && worst == 0))
 			worst = r;
 	}
+	stoppool();
+	for (i = 0; i < argc; i++) {
+		if (g[i].dirfd >= 0)
+			close(g[i].dirfd);
+		free(g[i].path);
+	}
+	free(g);
 	if (fshut(stdout, "<stdout>") < 0 && worst == 0)
 		worst = EXIT_UNSURE;
 	return worst;
