@@ -106,7 +106,7 @@ for f in "$BACKUP_DIR/$BACKUP_NAME"-*."$ext".gz; do
 done
 for f in "$BACKUP_DIR/$BACKUP_NAME"-*."$ext".gz; do
 	[ "$n" -gt $((BACKUP_KEEP + 1)) ] || break
-	[ -f "$f" ] && [ "$f" != "$target" ] || continue
+	if [ ! -f "$f" ] || [ "$f" = "$target" ]; then continue; fi
 	rm -f -- "$f.b2" "$f" || die 1 "$f: cannot remove an old generation"
 	n=$((n - 1))
 done
