@@ -1,0 +1,139 @@
+#!/bin/sh
+# restore-drill.sh: prove that the newest backup restores, end to end.
+#
+#	guardlock -s -w 3600 /run/lock/backup.lock sh restore-drill.sh [ARCHIVE]
+#
+# A backup nobody has restored is a hope. This checks the newest archive in
+# BACKUP_DIR (or ARCHIVE) the whole way: its digest (sumcheck -c), its gzip
+# structure (gzsafe -t), unpacking, mariabackup --prepare, and a throwaway
+# server started on the prepared copy, which must answer a query. The staging
+# copy and the server go away on every way out. Exit 0 only if all passed;
+# otherwise one line on stderr naming the step that failed.
+#
+# The lock is shared (-s): drills and checks may run side by side, never
+# beside the backup, which takes it exclusively. Set DRILL_LOCK and the
+# script takes it itself.
+set -eu
+
+BACKUP_DIR=${BACKUP_DIR:-/backups}
+BACKUP_NAME=${BACKUP_NAME:-db}
+# The staging copy needs about the unpacked size of the backup.
+DRILL_STAGING=${DRILL_STAGING:-/var/tmp}
+DRILL_LOCK=${DRILL_LOCK:-}
+# The sanity query; the drill fails if it fails or prints nothing.
+DRILL_QUERY=${DRILL_QUERY:-SELECT COUNT(*) FROM information_schema.TABLES WHERE ENGINE = 'InnoDB'}
+# Shell code run while the restored server is up, with DRILL_SOCKET set
+# (for example a CHECKSUM TABLE comparison); its failure fails the drill.
+DRILL_HOOK=${DRILL_HOOK:-}
+MARIADBD=${MARIADBD:-$(command -v mariadbd || echo /usr/sbin/mariadbd)}
+
+prog=restore-drill.sh
+die()
+{
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+if [ -n "$DRILL_LOCK" ] && [ -z "${GUARDLOCK_FD:-}" ]; then
+	exec guardlock -s -w 3600 "$DRILL_LOCK" sh "$0" "$@"
+fi
+
+if [ $# -gt 0 ]; then
+	archive=$1
+else
+	archive=
+	for f in "$BACKUP_DIR/$BACKUP_NAME"-*.xbs.gz "$BACKUP_DIR/$BACKUP_NAME"-*.tar.gz; do
+		[ -f "$f" ] || continue
+		# names carry the date: the greatest basename is the newest
+		if [ -z "$archive" ] || [ "$(basename "$f")" \> "$(basename "$archive")" ]; then
+			archive=$f
+		fi
+	done
+	[ -n "$archive" ] || die "$BACKUP_DIR: no $BACKUP_NAME-*.gz backup to drill"
+fi
+
+stage=
+pid=
+# shellcheck disable=SC2317 # called from the traps
+cleanup()
+{
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || :
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 300 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$pid" 2>/dev/null || :
+	fi
+	[ -n "$stage" ] && rm -rf "$stage"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# 1. The digest written at commit time still matches: not bit rot, not a
+# truncation, not someone else's file.
+sumcheck -c --status "$archive" || die "$archive: sumcheck -c failed (status $?)"
+
+# 2. Every gzip member inflates with the right CRC and length.
+gzsafe -t "$archive" > /dev/null || die "$archive: gzsafe -t failed (status $?)"
+
+# 3. Unpack. A failed gunzip inside the pipe is caught through a marker.
+stage=$(mktemp -d "$DRILL_STAGING/restore-drill.XXXXXX")
+mkdir "$stage/data"
+case $archive in
+*.xbs.gz) unpack='mbstream -x -C' ;;
+*.tar.gz) unpack='tar -xf - -C' ;;
+*) die "$archive: neither .xbs.gz nor .tar.gz" ;;
+esac
+{ gzip -dc "$archive" || : > "$stage/gunzip-failed"; } |
+    $unpack "$stage/data" 2> "$stage/unpack.log" ||
+    die "$archive: unpack failed: $(tail -n 1 "$stage/unpack.log")"
+[ ! -e "$stage/gunzip-failed" ] || die "$archive: gzip -dc failed"
+
+# 4. Apply the redo log: the copy becomes a consistent data directory.
+mariabackup --prepare --target-dir="$stage/data" > "$stage/prepare.log" 2>&1 ||
+    die "mariabackup --prepare failed: $(tail -n 1 "$stage/prepare.log")"
+
+# 5. A throwaway server on the copy: no TCP, a socket in the 0700 staging
+# directory, no grant tables (nobody else can reach it), not /etc/mysql's
+# configuration. The descriptor holding the lock is closed for it (3>&-).
+set -- --no-defaults --datadir="$stage/data" --socket="$stage/sock" \
+    --pid-file="$stage/mariadbd.pid" --log-error="$stage/mariadbd.err" \
+    --skip-networking --skip-grant-tables --innodb-buffer-pool-size=64M
+[ "$(id -u)" -eq 0 ] && set -- "$@" --user=root
+"$MARIADBD" "$@" > /dev/null 2>&1 3>&- &
+pid=$!
+i=0
+until mariadb-admin --no-defaults --socket="$stage/sock" ping > /dev/null 2>&1; do
+	kill -0 "$pid" 2>/dev/null ||
+	    die "restored server did not start: $(tail -n 1 "$stage/mariadbd.err")"
+	i=$((i + 1))
+	[ "$i" -lt 600 ] || die "restored server not answering after 60 s"
+	sleep 0.1
+done
+
+# 6. The sanity query, and the caller's own checks.
+out=$(mariadb --no-defaults --socket="$stage/sock" -N -e "$DRILL_QUERY") ||
+    die "sanity query failed on the restored server"
+[ -n "$out" ] || die "sanity query returned nothing"
+if [ -n "$DRILL_HOOK" ]; then
+	DRILL_SOCKET=$stage/sock
+	export DRILL_SOCKET
+	sh -c "$DRILL_HOOK" || die "DRILL_HOOK failed (status $?)"
+fi
+
+# 7. Stop the server cleanly; the trap removes the staging copy.
+mariadb-admin --no-defaults --socket="$stage/sock" shutdown > /dev/null 2>&1 ||
+    die "restored server did not shut down"
+i=0
+while kill -0 "$pid" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 600 ] || die "restored server still running 60 s after shutdown"
+	sleep 0.1
+done
+wait "$pid" || :
+pid=
+exit 0
