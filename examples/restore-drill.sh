@@ -41,14 +41,11 @@ fi
 if [ $# -gt 0 ]; then
 	archive=$1
 else
-	archive=
-	for f in "$BACKUP_DIR/$BACKUP_NAME"-*.xbs.gz "$BACKUP_DIR/$BACKUP_NAME"-*.tar.gz; do
-		[ -f "$f" ] || continue
-		# names carry the date: the greatest basename is the newest
-		if [ -z "$archive" ] || [ "$(basename "$f")" \> "$(basename "$archive")" ]; then
-			archive=$f
-		fi
-	done
+	# names carry the date: the last in sorted order is the newest
+	archive=$(for f in "$BACKUP_DIR/$BACKUP_NAME"-*.xbs.gz \
+	    "$BACKUP_DIR/$BACKUP_NAME"-*.tar.gz; do
+		[ -f "$f" ] && printf '%s\n' "$f"
+	done | sort | tail -n 1)
 	[ -n "$archive" ] || die "$BACKUP_DIR: no $BACKUP_NAME-*.gz backup to drill"
 fi
 
