@@ -490,80 +490,107 @@ opendir_(const char *path, char **prefix)
 	return fd;
 }
 
+/* A digest file, read in large blocks and handed out a line at a time. */
+struct reader {
+	int fd;
+	size_t off, len;
+	char buf[65536];
+};
+
+/*
+ * The next line, without its '\n', into line[SIDECAR_LINEMAX + 1]. A longer
+ * line is cut at SIDECAR_LINEMAX + 1 bytes, which the parser refuses as too
+ * long, and the rest is skipped: garbage costs no memory. 1 a line, 0 the
+ * end, -1 a read error.
+ */
+static int
+nextline(struct reader *rd, char *line, size_t *n)
+{
+	ssize_t got;
+	int any = 0;
+	char c;
+
+	*n = 0;
+	for (;;) {
+		if (rd->off == rd->len) {
+			got = read(rd->fd, rd->buf, sizeof(rd->buf));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				return got < 0 ? -1 : any;
+			rd->off = 0;
+			rd->len = (size_t)got;
+		}
+		any = 1;
+		c = rd->buf[rd->off++];
+		if (c == '\n')
+			return 1;
+		if (*n <= SIDECAR_LINEMAX)
+			line[(*n)++] = c;
+	}
+}
+
 /* Read one digest file into jobs; its lines are vouched for by group g. */
 static void
 readgroup(struct group *g, const char *operand)
 {
-	static char buf[65536];
+	static struct reader rd;
 	struct sidecar_entry e;
 	char *line, *prefix = NULL;
-	size_t n = 0, i;
+	size_t n;
 	unsigned long lineno = 0, firstbad = 0;
 	const char *firstwhy = NULL;
-	int fd = -1, guess, over = 0, seen = 0, eof = 0, r;
-	ssize_t got;
+	int guess, seen = 0, r, got;
 
 	g->path = digestpath(operand, &guess);
 	g->first = pool.njobs;
 	g->dirfd = opendir_(g->path, &prefix);
-	if (g->dirfd < 0 || (fd = open(g->path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+	rd.fd = -1;
+	rd.off = rd.len = 0;
+	if (g->dirfd < 0 || (rd.fd = open(g->path,
+	    O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		if (!opt.status)
 			weprintf("%s: open:", g->path);
 		g->failed = 1;
 		free(prefix);
 		return;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	line = emalloc(SIDECAR_LINEMAX + 2);
+	fcntl(rd.fd, F_SETFL, fcntl(rd.fd, F_GETFL) & ~O_NONBLOCK);
+	line = emalloc(SIDECAR_LINEMAX + 1);
 	e.name = emalloc(SIDECAR_LINEMAX + 2);
-	while (!eof) {
-		got = read(fd, buf, sizeof(buf));
-		if (got < 0 && errno == EINTR)
+	while ((got = nextline(&rd, line, &n)) > 0) {
+		lineno++;
+		r = sidecar_parse(line, n, &e);
+		if (r == 0)
 			continue;
-		if (got < 0) {
+		if (r < 0 && guess && !seen) {
+			/* Most likely a data file: do not read on through it. */
 			if (!opt.status)
-				weprintf("%s: read:", g->path);
+				weprintf("%s: no sidecar %s.b2, and not a digest file (line %lu: %s)",
+				    operand, operand, lineno, e.why);
 			g->failed = 1;
 			break;
 		}
-		eof = got == 0;
-		for (i = 0; i < (size_t)got || (eof && (n || over) && i == 0); i++) {
-			if (!eof && buf[i] != '\n') {
-				if (n <= SIDECAR_LINEMAX)
-					line[n++] = buf[i];
-				else
-					over = 1;
-				continue;
+		seen = 1;
+		if (r < 0) {
+			g->nbad++;
+			if (!firstbad) {
+				firstbad = lineno;
+				firstwhy = e.why;
 			}
-			lineno++;
-			r = sidecar_parse(line, over ? SIDECAR_LINEMAX + 1 : n, &e);
-			n = over = 0;
-			if (r == 0)
-				continue;
-			if (r < 0 && guess && !seen) {
-				if (!opt.status)
-					weprintf("%s: no sidecar %s.b2, and not a digest file (line %lu: %s)",
-					    operand, operand, lineno, e.why);
-				g->failed = 1;
-				eof = 1;
-				break;
-			}
-			seen = 1;
-			if (r < 0) {
-				g->nbad++;
-				if (!firstbad) {
-					firstbad = lineno;
-					firstwhy = e.why;
-				}
-				if (opt.warn || opt.strict)
-					badline(g, lineno, e.why);
-				continue;
-			}
-			memcpy(newjob(g->dirfd, e.name, catstr(prefix, e.name),
-			    e.len)->want, e.digest, e.len);
+			if (opt.warn || opt.strict)
+				badline(g, lineno, e.why);
+			continue;
 		}
+		memcpy(newjob(g->dirfd, e.name, catstr(prefix, e.name),
+		    e.len)->want, e.digest, e.len);
 	}
-	close(fd);
+	if (got < 0) {
+		if (!opt.status)
+			weprintf("%s: read:", g->path);
+		g->failed = 1;
+	}
+	close(rd.fd);
 	free(line);
 	free(e.name);
 	free(prefix);
@@ -620,7 +647,7 @@ report(struct group *g)
 		fflush(stdout);
 	}
 	if (g->failed)
-		return EXIT_UNSURE;
+		return g->nmismatch ? EXIT_NO : EXIT_UNSURE;
 	fflush(stdout);
 	if (say && g->nbad)
 		weprintf("WARNING: %d %s improperly formatted", g->nbad,
