@@ -29,6 +29,7 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/safepipe-demo.XXXXXX") || exit 2
 bgpids=
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup()
 {
 	for p in $bgpids; do
@@ -173,12 +174,12 @@ rm -f "$F" paused.* go.*
 # 2. The same night with safepipe: guardlock refuses the second run and names
 # the holder; gzsafe stages the archive and commits it with its digest only
 # when the producer exited 0.
-LOCK=$work/backup.lock
-guardlock -n "$LOCK" gzsafe --digest "$F" python3 "$work/producer.py" a 2> a.err &
+LOCK=backup.lock
+guardlock -n "$LOCK" gzsafe --digest "$F" python3 producer.py a 2> a.err &
 bgpids="$bgpids $!"
 apid=$!
 wait_for paused.a
-guardlock -n "$LOCK" gzsafe --digest "$F" python3 "$work/producer.py" b 2> b.err
+guardlock -n "$LOCK" gzsafe --digest "$F" python3 producer.py b 2> b.err
 bst=$?
 bmsg=$(head -n 1 b.err)
 : > go.a
@@ -203,7 +204,7 @@ cp "$F.b2" last-night.b2
 # 3. The producer dies mid-stream (OOM killer, kill -9, lost connection).
 # Naively, gzip sees a clean end of input and writes a well-formed archive of
 # half a backup, which gzip -t passes.
-( producer c | gzip > naive.tar.gz ) &
+( producer c | gzip > naive.tar.gz ) 2> /dev/null &
 bgpids="$bgpids $!"
 npid=$!
 wait_for paused.c
@@ -219,7 +220,7 @@ rm -f paused.* go.*
 
 # With gzsafe, the producer's status decides: nothing is committed, and last
 # night's archive and digest stay exactly as they were.
-guardlock -n "$LOCK" gzsafe --digest "$F" python3 "$work/producer.py" c 2> c.err &
+guardlock -n "$LOCK" gzsafe --digest "$F" python3 producer.py c 2> c.err &
 bgpids="$bgpids $!"
 gpid=$!
 wait_for paused.c
