@@ -21,7 +21,7 @@ BACKUP_NAME=${BACKUP_NAME:-db}
 DRILL_STAGING=${DRILL_STAGING:-/var/tmp}
 DRILL_LOCK=${DRILL_LOCK:-}
 # The sanity query; the drill fails if it fails or prints nothing.
-DRILL_QUERY=${DRILL_QUERY:-SELECT COUNT(*) FROM information_schema.TABLES WHERE ENGINE = 'InnoDB'}
+DRILL_QUERY=${DRILL_QUERY:-"SELECT COUNT(*) FROM information_schema.TABLES WHERE ENGINE = 'InnoDB'"}
 # Shell code run while the restored server is up, with DRILL_SOCKET set
 # (for example a CHECKSUM TABLE comparison); its failure fails the drill.
 DRILL_HOOK=${DRILL_HOOK:-}
