@@ -204,6 +204,24 @@ test_expect_success 'wrong password through backup.sh: one line, the same status
 	sumcheck -c "$(cat newest)"
 '
 
+test_expect_success 'retention: old generations go only after a good commit' '
+	backup_env &&
+	for d in 20200101 20200102 20200103; do
+		cp "$(cat newest)" "backups/db-$d-000000.xbs.gz" &&
+		sumcheck "backups/db-$d-000000.xbs.gz" || exit 1
+	done &&
+	ls backups/db-*.xbs.gz > before &&
+	test "$(wc -l < before)" -eq 4 &&
+	test_must_fail env BACKUP_KEEP=1 BACKUP_DEFAULTS=$D/bad.cnf sh "$EX/backup.sh" 2> /dev/null &&
+	ls backups/db-*.xbs.gz > after && test_cmp before after &&
+	BACKUP_KEEP=1 sh "$EX/backup.sh" &&
+	ls backups/db-*.xbs.gz > after &&
+	test "$(wc -l < after)" -eq 2 &&
+	test "$(sed -n 1p after)" = "$(cat newest)" &&
+	! ls backups/db-2020* 2> /dev/null &&
+	sumcheck -c "$(sed -n 2p after)"
+'
+
 test_expect_success 'the monitoring snippet: all good, then a corrupt archive' '
 	cp -p backups/pipe.xbs.gz pipe.save &&
 	sh "$EX/check-backups.sh" backups "$D/backup.lock" > out &&
