@@ -63,7 +63,7 @@ test_expect_success 'start a throwaway mariadbd on a private socket' '
 
 test_expect_success 'a backup user with a password, and a dataset' '
 	sql -e "CREATE USER bk@localhost IDENTIFIED BY '\''s3cret'\'';
-		GRANT ALL ON *.* TO bk@localhost" &&
+		GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO bk@localhost" &&
 	printf "[client]\nuser=bk\npassword=s3cret\n" > bk.cnf &&
 	printf "[client]\nuser=bk\npassword=wrong\n" > bad.cnf &&
 	chmod 600 bk.cnf bad.cnf &&
