@@ -229,7 +229,12 @@ test_expect_success 'the monitoring snippet: all good, then a corrupt archive' '
 	python3 -c "import sys; f = open(sys.argv[1], \"r+b\"); f.seek(1000); b = f.read(1)[0]; f.seek(1000); f.write(bytes([b ^ 1]))" backups/pipe.xbs.gz &&
 	test_expect_code 1 sh "$EX/check-backups.sh" backups > out &&
 	test_grep "pipe.xbs.gz: corrupt" out &&
-	cp -p pipe.save backups/pipe.xbs.gz
+	cp -p pipe.save backups/pipe.xbs.gz &&
+	mv backups/pipe.xbs.gz.b2 pipe.b2 &&
+	test_expect_code 2 sh "$EX/check-backups.sh" backups > out &&
+	test_grep "pipe.xbs.gz: unverifiable: no sidecar" out &&
+	mv pipe.b2 backups/pipe.xbs.gz.b2 &&
+	sh "$EX/check-backups.sh" backups
 '
 
 test_expect_success 'stop the server' '
