@@ -25,6 +25,8 @@ DRILL_QUERY=${DRILL_QUERY:-"SELECT COUNT(*) FROM information_schema.TABLES WHERE
 # Shell code run while the restored server is up, with DRILL_SOCKET set
 # (for example a CHECKSUM TABLE comparison); its failure fails the drill.
 DRILL_HOOK=${DRILL_HOOK:-}
+# The tool that made the backup prepares it: mariabackup or xtrabackup.
+DRILL_TOOL=${DRILL_TOOL:-mariabackup}
 MARIADBD=${MARIADBD:-$(command -v mariadbd || echo /usr/sbin/mariadbd)}
 
 prog=restore-drill.sh
@@ -91,8 +93,8 @@ esac
 [ ! -e "$stage/gunzip-failed" ] || die "$archive: gzip -dc failed"
 
 # 4. Apply the redo log: the copy becomes a consistent data directory.
-mariabackup --prepare --target-dir="$stage/data" > "$stage/prepare.log" 2>&1 ||
-    die "mariabackup --prepare failed: $(tail -n 1 "$stage/prepare.log")"
+"$DRILL_TOOL" --prepare --target-dir="$stage/data" > "$stage/prepare.log" 2>&1 ||
+    die "$DRILL_TOOL --prepare failed: $(tail -n 1 "$stage/prepare.log")"
 
 # 5. A throwaway server on the copy: no TCP, a socket in the 0700 staging
 # directory, no grant tables (nobody else can reach it), not /etc/mysql's
