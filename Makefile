@@ -31,7 +31,7 @@ SP_CFLAGS = $(SP_CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(WERROR) -pthread $(SANFLAGS) 
 SP_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 
 # One program per top-level source: lock.c, filter.c, verify.c.
-PROG = guardlock sumcheck
+PROG = guardlock gzsafe sumcheck
 MAN = man/guardlock.1 man/gzsafe.1 man/sumcheck.1
 HDR = util.h atomic.h digest.h sidecar.h gzcheck.h
 
