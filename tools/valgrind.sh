@@ -18,7 +18,12 @@ exec valgrind -q --tool=memcheck --leak-check=full --errors-for-leak-kinds=defin
 WRAP
 	chmod +x "$work/bin/$p"
 done
-[ $# -gt 0 ] || set -- "$top"/tests/t0000-*.t "$top"/tests/t1*.t "$top"/tests/t24*.t "$top"/tests/t3*.t
+if [ $# -eq 0 ]; then
+	# The programs' own tests; the pipeline tests add only time.
+	for t in "$top"/tests/t[0-3]*.t; do
+		[ -f "$t" ] && set -- "$@" "$t"
+	done
+fi
 SAFEPIPE_BINDIR=$work/bin prove "$@"
 bad=$(find "$work/log" -type f -size +0 | head -20)
 if [ -n "$bad" ]; then
