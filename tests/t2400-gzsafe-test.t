@@ -1,0 +1,111 @@
+#!/bin/sh
+# gzsafe -t / --tar: verdicts of the gzip validator, checked against gzip -t.
+. "$(dirname "$0")/lib.sh"
+
+patch_byte() { # FILE OFFSET BYTE(decimal): overwrite one byte with python3
+	python3 -c 'import sys
+f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); f.write(bytes([int(sys.argv[3])]))' "$@"
+}
+
+test_expect_success 'setup' '
+	gen_data 300000 1 >data &&
+	gzip -c data >good.gz &&
+	gzip -t good.gz &&
+	size=$(wc -c <good.gz) && echo "$size" >size
+'
+
+test_expect_success 'good files from gzip, pigz and python3 pass' '
+	pigz -c data >pigz.gz &&
+	python3 -c "import gzip,sys; sys.stdout.buffer.write(gzip.compress(open(\"data\",\"rb\").read()))" >py.gz &&
+	gzsafe -t good.gz pigz.gz py.gz >out &&
+	printf "good.gz: OK\npigz.gz: OK\npy.gz: OK\n" >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'multi-member file passes, like gzip -t' '
+	cat good.gz good.gz >multi.gz &&
+	gzip -t multi.gz &&
+	gzsafe -t multi.gz >out &&
+	echo "multi.gz: OK" >expect && test_cmp expect out
+'
+
+test_expect_success 'flipped byte in the deflate data fails with offset and member' '
+	cp good.gz flip.gz && patch_byte flip.gz 5000 255 &&
+	! gzip -t flip.gz 2>/dev/null &&
+	test_expect_code 1 gzsafe -t flip.gz >out &&
+	grep -E "^flip.gz: FAILED: (corrupt data|crc mismatch).* at byte [0-9]+ \(member 1\)$" out
+'
+
+test_expect_success 'truncated mid-data and inside the trailer' '
+	head -c 3000 good.gz >cut1.gz &&
+	size=$(cat size) && head -c $((size - 3)) good.gz >cut2.gz &&
+	test_expect_code 1 gzsafe -t cut1.gz cut2.gz >out &&
+	grep "^cut1.gz: FAILED: truncated.* at byte 3000 (member 1)$" out &&
+	grep "^cut2.gz: FAILED: truncated.*trailer at byte $((size - 3)) (member 1)$" out &&
+	! gzip -t cut1.gz 2>/dev/null && ! gzip -t cut2.gz 2>/dev/null
+'
+
+test_expect_success 'bad crc and bad length in the trailer' '
+	size=$(cat size) &&
+	cp good.gz crc.gz && patch_byte crc.gz $((size - 8)) 0 &&
+	patch_byte crc.gz $((size - 7)) 0 &&
+	cp good.gz len.gz && patch_byte len.gz $((size - 4)) 1 &&
+	! gzip -t crc.gz 2>/dev/null && ! gzip -t len.gz 2>/dev/null &&
+	test_expect_code 1 gzsafe -t crc.gz len.gz >out &&
+	grep "^crc.gz: FAILED: crc mismatch at byte $((size - 8)) (member 1)$" out &&
+	grep "^len.gz: FAILED: length mismatch at byte $((size - 4)) (member 1)$" out
+'
+
+test_expect_success 'trailing garbage and trailing zeros fail' '
+	{ cat good.gz && echo junk; } >junk.gz &&
+	{ cat good.gz && head -c 100 /dev/zero; } >zeros.gz &&
+	test_expect_code 1 gzsafe -t junk.gz zeros.gz >out &&
+	size=$(cat size) &&
+	grep "^junk.gz: FAILED: trailing garbage.* at byte $size (member 2)$" out &&
+	grep "^zeros.gz: FAILED: trailing garbage.* at byte $size (member 2)$" out
+'
+
+test_expect_success 'bad header and empty file fail' '
+	cp good.gz hdr.gz && patch_byte hdr.gz 2 7 &&
+	cp data plain.gz && : >empty.gz &&
+	! gzip -t hdr.gz 2>/dev/null && ! gzip -t empty.gz 2>/dev/null &&
+	test_expect_code 1 gzsafe -t hdr.gz plain.gz empty.gz >out &&
+	grep "^hdr.gz: FAILED: bad header.* at byte 2 (member 1)$" out &&
+	grep "^plain.gz: FAILED: bad header.* at byte 0 (member 1)$" out &&
+	grep "^empty.gz: FAILED: truncated.* at byte 0" out
+'
+
+test_expect_success 'mixed results in one call: per-file lines, in order, exit 1' '
+	test_expect_code 1 gzsafe -t good.gz cut1.gz multi.gz crc.gz >out &&
+	sed "s/: FAILED.*/: FAILED/" out >got &&
+	printf "good.gz: OK\ncut1.gz: FAILED\nmulti.gz: OK\ncrc.gz: FAILED\n" >expect &&
+	test_cmp expect got
+'
+
+test_expect_success 'missing file: exit 2 and a message on stderr' '
+	test_expect_code 2 gzsafe -t nosuch.gz >out 2>err &&
+	grep "^gzsafe: nosuch.gz: No such file or directory$" err
+'
+
+test_expect_success '--tar: a good tar.gz passes' '
+	mkdir dir && cp data dir/one && gen_data 5000 2 >dir/two &&
+	tar czf good.tgz dir &&
+	gzsafe -t --tar good.tgz >out &&
+	echo "good.tgz: OK" >expect && test_cmp expect out
+'
+
+test_expect_success '--tar: the incident, a tar cut at a clean gzip boundary' '
+	tar cf whole.tar dir &&
+	head -c 10240 whole.tar | gzip -c >cut.tgz &&
+	gzip -t cut.tgz &&
+	gzsafe -t cut.tgz >out && echo "cut.tgz: OK" >expect && test_cmp expect out &&
+	test_expect_code 1 gzsafe -t --tar cut.tgz >out &&
+	grep "^cut.tgz: FAILED: tar archive has no end-of-archive blocks" out
+'
+
+test_expect_success '--tar: a gzip of something that is not tar fails' '
+	test_expect_code 1 gzsafe -t --tar good.gz >out &&
+	grep "^good.gz: FAILED: not a tar archive" out
+'
+
+test_done
