@@ -107,8 +107,11 @@ tarnum(const unsigned char *f, size_t n)
 
 	if (f[0] & 0x80) {	/* GNU base-256 for sizes of 8 GiB and more */
 		v = f[0] & 0x3f;
-		for (i = 1; i < n; i++)
+		for (i = 1; i < n; i++) {
+			if (v >> 56)
+				return UINT64_MAX;	/* no such archive: saturate */
 			v = v << 8 | f[i];
+		}
 		return v;
 	}
 	for (i = 0; i < n && (f[i] == ' ' || f[i] == '\0'); i++)
@@ -144,6 +147,10 @@ tarblock(struct tar *t)
 	/* Links, devices, directories and fifos carry no data. */
 	if (strchr("123456", b[156]) && b[156])
 		size = 0;
+	if (size > UINT64_MAX - 511) {
+		t->bad = 1;
+		return;
+	}
 	t->skip = (size + 511) / 512 * 512;
 }
 
@@ -184,8 +191,11 @@ hbyte(struct src *s, uLong *crc)
 	return c;
 }
 
+/* After the first member, a header cut short is just bytes that do not belong. */
 #define NEED(c) do { if ((c) == -2) return GZ_IOERR; \
-	if ((c) == -1) return fault(g, offset(s), "truncated: unexpected end of file in header"); } while (0)
+	if ((c) == -1) return fault(g, g->member > 1 ? start : offset(s), g->member > 1 ? \
+	    "trailing garbage after the last member" : \
+	    "truncated: unexpected end of file in header"); } while (0)
 
 static int
 header(struct src *s, struct gzcheck *g)
