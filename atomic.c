@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -229,6 +230,54 @@ atomic_publish(struct atomic *a, int flags)
 	}
 	cleartmp(a);
 	return 0;
+}
+
+/* Does a descriptor we did not open ourselves name this directory? */
+static int
+inherited(struct atomic *a)
+{
+	struct stat d, st;
+	long max = sysconf(_SC_OPEN_MAX);
+	int fd, fl;
+
+	if (fstat(a->dirfd, &d) < 0)
+		return 0;
+	if (max < 0 || max > 4096)
+		max = 4096;
+	for (fd = 0; fd < max; fd++) {
+		/* Ours are all close-on-exec; what survived exec is not. */
+		if ((fl = fcntl(fd, F_GETFD)) < 0 || (fl & FD_CLOEXEC))
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_dev == d.st_dev &&
+		    st.st_ino == d.st_ino)
+			return 1;
+	}
+	return 0;
+}
+
+int
+atomic_lockdir(struct atomic *a, int patience)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	long n;
+
+	if (inherited(a))
+		return 0;
+	for (n = 0; n < patience * 100L; n++) {
+		if (flock(a->dirfd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return 0;	/* a filesystem without flock */
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
+
+void
+atomic_unlockdir(struct atomic *a, int held)
+{
+	if (held)
+		flock(a->dirfd, LOCK_UN);
 }
 
 int

@@ -33,6 +33,21 @@ int atomic_syncdir(struct atomic *);		/* persist the new name */
 /* sync, publish and syncdir as flags say; on failure the target is untouched. */
 int atomic_commit(struct atomic *, int flags);
 
+/*
+ * Serialise commits into one directory among safepipe's writers, so that
+ * two of them racing for one name cannot leave one's data beside the
+ * other's sidecar: an exclusive flock(2) on the target's directory, held
+ * only across the renames. A descriptor for that directory inherited from
+ * our caller (guardlock or flock(1) locking the directory itself) means the
+ * caller already serialises us, and waiting would wait for ourselves: then
+ * nothing is taken. Any other holder is waited for at most `patience`
+ * seconds, after which the commit goes ahead unlocked, as without the lock.
+ * Returns 1 if the lock is held, 0 if not; atomic_unlockdir releases it.
+ */
+#define ATOMIC_LOCKWAIT 10	/* seconds: a commit takes milliseconds */
+int atomic_lockdir(struct atomic *, int patience);
+void atomic_unlockdir(struct atomic *, int held);
+
 /* Remove whatever was staged; the target is untouched. */
 void atomic_abort(struct atomic *);
 

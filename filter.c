@@ -698,7 +698,7 @@ run(const char *path, char **cmd, const struct opts *o)
 	struct stat st;
 	struct pool pool;
 	char why[WHY];
-	int exists, in = STDIN_FILENO, wst = 0, r;
+	int exists, in = STDIN_FILENO, wst = 0, r, locked;
 
 	if ((exists = checkoutput(path, &st, why)) < 0) {
 		weprintf("%s", why);
@@ -762,16 +762,20 @@ run(const char *path, char **cmd, const struct opts *o)
 	 * leaves the new archive beside the old digest, a mismatch that
 	 * sumcheck reports, never an old archive vouched for by a new digest.
 	 */
+	locked = atomic_lockdir(&data, ATOMIC_LOCKWAIT);
 	if (atomic_publish(&data, o->noreplace ? ATOMIC_NOREPLACE : 0) < 0) {
 		snprintf(why, WHY, "%s: %s", path, strerror(errno));
+		atomic_unlockdir(&data, locked);
 		goto failed;
 	}
 	if (o->digest && atomic_publish(&side, 0) < 0) {
 		weprintf("%s.b2: %s committed, but its sidecar could not be:", path, path);
+		atomic_unlockdir(&data, locked);
 		atomic_abort(&side);
 		atomic_abort(&data);
 		return EXIT_TOOL;
 	}
+	atomic_unlockdir(&data, locked);
 	if (!o->nosync && atomic_syncdir(&data) < 0) {
 		weprintf("%s: committed, but fsync of its directory failed:", path);
 		return EXIT_TOOL;

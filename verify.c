@@ -38,6 +38,8 @@ struct job {
 	int skip;		/* decided before hashing: nothing to read */
 	int res, err;		/* R_*, errno for H_OPEN and H_READ */
 	int done;		/* guarded by pool.mu */
+	dev_t dev;		/* H_OK: the inode that was hashed */
+	ino_t ino;
 };
 
 /* One digest file of a check, and what became of its lines. */
@@ -189,6 +191,8 @@ hash(struct job *j, unsigned char *buf)
 		goto out;
 	}
 	digest_final(&d, j->got);
+	j->dev = before.st_dev;
+	j->ino = before.st_ino;
 	j->res = H_OK;
 out:
 	if (fd != 0)
@@ -300,6 +304,33 @@ basename_(const char *path)
 	return s ? s + 1 : path;
 }
 
+/*
+ * Under the directory's commit lock, which gzsafe takes too, the file must
+ * still be the inode that was hashed: otherwise a writer replaced it since,
+ * and this digest would vouch for the wrong bytes.
+ */
+static int
+publish(struct atomic *a, const struct job *j, const char *sc)
+{
+	struct stat st;
+	int locked, r = -1;
+
+	locked = atomic_lockdir(a, ATOMIC_LOCKWAIT);
+	if (fstatat(j->dirfd, j->name, &st, 0) < 0 || st.st_dev != j->dev || st.st_ino != j->ino)
+		weprintf("%s: changed while reading; %s not written", j->show, sc);
+	else if (atomic_publish(a, opt.force ? 0 : ATOMIC_NOREPLACE) < 0)
+		weprintf(errno == EEXIST ? "%s: exists; not replaced (use -f)" :
+		    "%s: commit:", sc);
+	else
+		r = 0;
+	atomic_unlockdir(a, locked);
+	if (r == 0 && atomic_syncdir(a) < 0) {
+		weprintf("%s: fsync of its directory:", sc);
+		r = -1;
+	}
+	return r;
+}
+
 /* Publish the sidecar in one step; 0, or -1 after saying why. */
 static int
 writesidecar(const struct job *j, const char *sc)
@@ -320,11 +351,10 @@ writesidecar(const struct job *j, const char *sc)
 		weprintf("%s: chmod:", sc);
 	else if (writeall(a.fd, line, strlen(line)) < 0)
 		weprintf("%s: write:", sc);
-	else if (atomic_commit(&a, opt.force ? 0 : ATOMIC_NOREPLACE) < 0)
-		weprintf(errno == EEXIST ? "%s: exists; not replaced (use -f)" :
-		    "%s: commit:", sc);
+	else if (atomic_sync(&a) < 0)
+		weprintf("%s: fsync:", sc);
 	else
-		r = 0;
+		r = publish(&a, j, sc);
 	atomic_abort(&a);
 	free(line);
 	return r;

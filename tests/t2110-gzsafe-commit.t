@@ -13,8 +13,13 @@ cp out.gz.b2 good.b2
 # (.log is lib.sh's).
 unchanged()
 {
-	cmp out.gz good.gz && cmp out.gz.b2 good.b2 &&
-	test "$(ls -A | grep -v '^\.log$' | grep -c '^\.')" -eq 0
+	cmp out.gz good.gz && cmp out.gz.b2 good.b2 || return 1
+	for f in .[!.]* ..?*; do
+		test -e "$f" || continue
+		test "$f" = .log && continue
+		echo "left behind: $f" >&2
+		return 1
+	done
 }
 
 test_expect_success 'wrap mode: a producer that succeeds commits' '
@@ -98,12 +103,14 @@ test_expect_success '-N: an existing OUTPUT is refused, a new one committed' '
 	gzsafe -N fresh.gz <new && gzip -dc fresh.gz | cmp - new
 '
 
-test_expect_success 'OUTPUT a directory, a symlink, a FIFO: refused; the link target untouched' '
+test_expect_success 'OUTPUT a directory, a symlink, a FIFO, a device: refused; the link target untouched' '
 	mkdir dir && test_expect_code 125 gzsafe dir <new &&
 	cp good.gz target && ln -s target link &&
 	test_expect_code 125 gzsafe link <new 2>err && test_grep "symbolic link" err &&
 	cmp target good.gz && test -L link &&
-	mkfifo ofifo && test_expect_code 125 timeout 30 gzsafe ofifo <new
+	mkfifo ofifo && test_expect_code 125 timeout 30 gzsafe ofifo <new &&
+	test_expect_code 125 gzsafe /dev/null <new 2>err &&
+	test_grep "^gzsafe: /dev/null: not a regular file" err && test -c /dev/null
 '
 
 test_expect_success 'a missing output directory: 125 and a message' '
