@@ -62,7 +62,11 @@ $(OBJ): $(HDR) .flags
 	@echo '$(CC) $(SP_CFLAGS) $(SP_LDFLAGS)' > .flags.new; \
 	if cmp -s .flags.new .flags; then rm -f .flags.new; else mv .flags.new .flags; fi
 
-check: all
+# The tests' LD_PRELOAD shim: never sanitized (it runs inside the programs).
+tests/pause.so: tests/pause.c
+	$(CC) -shared -fPIC $(WARN) $(WERROR) -D_GNU_SOURCE -O2 -pthread -o $@ tests/pause.c -ldl
+
+check: all tests/pause.so
 	$(PROVE) $(PROVEFLAGS) tests/
 
 demo: all
@@ -109,7 +113,7 @@ uninstall:
 	cd $(DESTDIR)$(MANPREFIX)/man1 && rm -f guardlock.1 gzsafe.1 sumcheck.1
 
 clean:
-	rm -f $(PROG) $(OBJ) .flags .flags.new
+	rm -f $(PROG) $(OBJ) .flags .flags.new tests/pause.so
 
 FORCE:
 

@@ -105,25 +105,6 @@ newjob(int dirfd, const char *name, char *show, size_t len)
 	return j;
 }
 
-/*
- * For the test suite only: after the first read of each file, block until
- * the FIFO named by SUMCHECK_TEST_PAUSE is opened, written and closed, so
- * that a test can change the file mid-read without sleeping and hoping.
- */
-static void
-testpause(void)
-{
-	const char *fifo = getenv("SUMCHECK_TEST_PAUSE");
-	char c;
-	int fd;
-
-	if (!fifo || (fd = open(fifo, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	while (read(fd, &c, 1) > 0)
-		;
-	close(fd);
-}
-
 /* The file may not move under us: same inode, size and mtime throughout. */
 static int
 changed(const struct stat *a, const struct stat *b, off_t nread)
@@ -141,7 +122,7 @@ hash(struct job *j, unsigned char *buf)
 	struct digest d;
 	off_t total = 0;
 	ssize_t r;
-	int fd = 0, reg, paused = 0;
+	int fd = 0, reg;
 
 	/* O_NONBLOCK: a FIFO planted under a listed name must not hang us. */
 	if (j->dirfd != -1 && (fd = openat(j->dirfd, j->name,
@@ -177,8 +158,6 @@ hash(struct job *j, unsigned char *buf)
 			break;
 		digest_update(&d, buf, (size_t)r);
 		total += r;
-		if (!paused++)
-			testpause();
 	}
 	if (reg && (fstat(fd, &after) < 0 || changed(&before, &after, total))) {
 		j->res = H_CHANGED;

@@ -1,8 +1,22 @@
 #!/bin/sh
 # sumcheck under stress: SIGKILL at many points never leaves a partial
 # sidecar or a temp; a file that changes while it is hashed gets no sidecar
-# and fails the check (made deterministic by the SUMCHECK_TEST_PAUSE fifo).
+# and fails the check (made deterministic by the tests/pause.so shim).
 . "$(dirname "$0")/lib.sh"
+
+test -f "$TESTS/pause.so" || skip_all "tests/pause.so not built (make check builds it)"
+
+# paused NAME FIFO CMD...: exec CMD held after its first read of the file
+# NAME until the FIFO is opened and closed (tests/pause.c). ASan would
+# object to a library loaded before it; the shim is not instrumented.
+paused()
+{
+	PAUSE_FILE=$1 PAUSE_FIFO=$2 LD_PRELOAD=$TESTS/pause.so
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+	export PAUSE_FILE PAUSE_FIFO LD_PRELOAD ASAN_OPTIONS
+	shift 2
+	exec "$@"
+}
 
 # Nothing but these names may be in the directory: no temp left behind.
 only()
@@ -18,7 +32,7 @@ test_expect_success 'setup: 48 MiB of data and its digests' '
 
 test_expect_success 'SIGKILL while hashing (deterministic): no sidecar, no temp' '
 	mkfifo k/pause && cd k &&
-	{ SUMCHECK_TEST_PAUSE=pause sumcheck big & pid=$!; } &&
+	{ paused big pause sumcheck big & pid=$!; } &&
 	timeout 20 sh -c "exec 3>pause; kill -KILL $pid" &&
 	{ wait $pid; test $? -eq 137; } &&
 	rm pause && only big
@@ -65,7 +79,7 @@ test_expect_success 'SIGKILL during -f replacement: the old sidecar or the new o
 test_expect_success 'SIGTERM and SIGINT while hashing: no sidecar, no temp' '
 	mkfifo k/pause && cd k && rm -f big.b2 &&
 	for sig in TERM INT HUP; do
-		{ SUMCHECK_TEST_PAUSE=pause sumcheck big & pid=$!; } &&
+		{ paused big pause sumcheck big & pid=$!; } &&
 		timeout 20 sh -c "exec 3>pause; kill -$sig $pid" && wait $pid
 		test $? -gt 128 || return 1
 	done &&
@@ -74,7 +88,7 @@ test_expect_success 'SIGTERM and SIGINT while hashing: no sidecar, no temp' '
 
 test_expect_success 'a file appended to while hashed: no sidecar, exit 2' '
 	mkdir c && gen_data 3000000 2 >c/f && mkfifo c/pause || exit 1
-	(cd c && SUMCHECK_TEST_PAUSE=pause sumcheck f 2>../err; echo $? >../rc) & bg=$! &&
+	(cd c && (paused f pause sumcheck f) 2>../err; echo $? >../rc) & bg=$! &&
 	timeout 20 sh -c "exec 3>c/pause; echo more >>c/f" &&
 	wait $bg && echo 2 >want && test_cmp want rc &&
 	test_grep "^sumcheck: f: changed while reading; f\.b2 not written$" err &&
@@ -83,21 +97,21 @@ test_expect_success 'a file appended to while hashed: no sidecar, exit 2' '
 
 test_expect_success 'a file whose mtime moves while hashed (same size): no sidecar' '
 	gen_data 3000000 3 >c/g || exit 1
-	(cd c && SUMCHECK_TEST_PAUSE=pause sumcheck g 2>../err; echo $? >../rc) & bg=$! &&
+	(cd c && (paused g pause sumcheck g) 2>../err; echo $? >../rc) & bg=$! &&
 	timeout 20 sh -c "exec 3>c/pause; touch -d 2001-01-01 c/g" &&
 	wait $bg && echo 2 >want && test_cmp want rc && test ! -e c/g.b2
 '
 
 test_expect_success 'a file replaced while hashed: no sidecar' '
 	gen_data 3000000 4 >c/h && cp c/h c/h2 || exit 1
-	(cd c && SUMCHECK_TEST_PAUSE=pause sumcheck h 2>../err; echo $? >../rc) & bg=$! &&
+	(cd c && (paused h pause sumcheck h) 2>../err; echo $? >../rc) & bg=$! &&
 	timeout 20 sh -c "exec 3>c/pause; mv c/h2 c/h" &&
 	wait $bg && echo 2 >want && test_cmp want rc && test ! -e c/h.b2
 '
 
 test_expect_success 'check: a file that changes while checked: FAILED changed while reading, 2' '
 	gen_data 3000000 5 >c/i && (cd c && b2sum i >i.b2) || exit 1
-	(SUMCHECK_TEST_PAUSE=c/pause sumcheck -c c/i >out 2>err; echo $? >rc) & bg=$! &&
+	( (paused i c/pause sumcheck -c c/i) >out 2>err; echo $? >rc) & bg=$! &&
 	timeout 20 sh -c "exec 3>c/pause; echo more >>c/i" &&
 	wait $bg && echo 2 >want && test_cmp want rc &&
 	echo "c/i: FAILED changed while reading" >want && test_cmp want out &&
