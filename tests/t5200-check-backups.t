@@ -1,0 +1,75 @@
+#!/bin/sh
+# examples/check-backups.sh without a database: each verdict and its exit
+# status, worst first, on archives written by gzsafe and a lock held by
+# guardlock. (t5100 runs it against real mariabackup archives.)
+. "$(dirname "$0")/lib.sh"
+
+CHECK=$TOP/examples/check-backups.sh
+export CHECK
+
+mkdir backups &&
+seq 1 1000 | gzsafe --digest backups/a.gz &&
+seq 1 2000 | gzsafe --digest backups/b.gz || exit 1
+cp backups/a.gz good.gz
+
+test_expect_success 'every archive verifies: silent, 0; a lock file never created: 2' '
+	sh "$CHECK" backups >out 2>err &&
+	test ! -s out && test ! -s err &&
+	test_expect_code 2 sh "$CHECK" backups lk >out &&
+	test_grep "^lk: unverifiable: guardlock --status could not tell" out
+'
+
+# The holder sits in cat until the test opens and closes the FIFO.
+test_expect_success 'a lock held past MAX_SECONDS: 3, the holder named; briefly held: 0' '
+	mkfifo hold || exit 1
+	guardlock lk sh -c "touch held; exec cat hold >/dev/null" &
+	pid=$!
+	wait_for held 60 &&
+	sh "$CHECK" backups lk >out && test ! -s out &&
+	# Wait, bounded, until guardlock itself reports an age of a second or
+	# more: then "more than 0 seconds" is a fact, not a guess.
+	i=0 &&
+	until guardlock --status lk | grep -q "([1-9][0-9dhms]* ago)$"; do
+		i=$((i + 1)) && test $i -le 600 || { echo "age never reached 1s"; exit 1; }
+		sleep 0.05
+	done &&
+	test_expect_code 3 sh "$CHECK" backups lk 0 >out &&
+	test "$(wc -l <out)" -eq 1 &&
+	test_grep "^lk: held for more than 0s: held by pid $pid \\(sh -c " out &&
+	: >hold && wait $pid &&
+	sh "$CHECK" backups lk 0 >out && test ! -s out
+'
+
+test_expect_success 'no sidecar: 2, unverifiable' '
+	mv backups/b.gz.b2 b.b2 &&
+	test_expect_code 2 sh "$CHECK" backups >out &&
+	echo "backups/b.gz: unverifiable: no sidecar backups/b.gz.b2" >want &&
+	test_cmp want out &&
+	mv b.b2 backups/b.gz.b2
+'
+
+test_expect_success 'a flipped byte: 1, corrupt, and corrupt outranks unverifiable' '
+	printf "\\377" | dd of=backups/a.gz bs=1 seek=100 conv=notrunc 2>/dev/null &&
+	! cmp -s backups/a.gz good.gz &&
+	test_expect_code 1 sh "$CHECK" backups >out &&
+	echo "backups/a.gz: corrupt: does not match its digest" >want &&
+	test_cmp want out &&
+	mv backups/b.gz.b2 b.b2 &&
+	test_expect_code 1 sh "$CHECK" backups >out &&
+	test "$(wc -l <out)" -eq 2 &&
+	mv b.b2 backups/b.gz.b2 && cp good.gz backups/a.gz &&
+	sh "$CHECK" backups
+'
+
+test_expect_success 'an empty directory is a missing backup: 2' '
+	mkdir empty &&
+	test_expect_code 2 sh "$CHECK" empty >out &&
+	test_grep "^empty: missing: no backup" out
+'
+
+test_expect_success 'bad usage: 2 and a usage line' '
+	test_expect_code 2 sh "$CHECK" 2>err &&
+	test_grep "^usage: check-backups.sh" err
+'
+
+test_done
