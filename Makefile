@@ -63,10 +63,10 @@ $(OBJ): $(HDR) .flags
 	if cmp -s .flags.new .flags; then rm -f .flags.new; else mv .flags.new .flags; fi
 
 # The tests' LD_PRELOAD shim: never sanitized (it runs inside the programs).
-tests/pause.so: tests/pause.c
-	$(CC) -shared -fPIC $(WARN) $(WERROR) -D_GNU_SOURCE -O2 -pthread -o $@ tests/pause.c -ldl
+tests/shim.so: tests/shim.c
+	$(CC) -shared -fPIC $(WARN) $(WERROR) -D_GNU_SOURCE -O2 -pthread -o $@ tests/shim.c -ldl
 
-check: all tests/pause.so
+check: all tests/shim.so
 	$(PROVE) $(PROVEFLAGS) tests/
 
 demo: all
@@ -113,7 +113,7 @@ uninstall:
 	cd $(DESTDIR)$(MANPREFIX)/man1 && rm -f guardlock.1 gzsafe.1 sumcheck.1
 
 clean:
-	rm -f $(PROG) $(OBJ) .flags .flags.new tests/pause.so
+	rm -f $(PROG) $(OBJ) .flags .flags.new tests/shim.so
 
 FORCE:
 

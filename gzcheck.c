@@ -22,7 +22,9 @@
 
 /* Input from a descriptor or from memory, with the file offset of each byte. */
 struct src {
-	int fd;				/* -1: memory */
+	int fd;				/* -1: memory or rd */
+	gzcheck_reader *rd;		/* else read(2) on fd */
+	void *ctx;
 	const unsigned char *mem;
 	uint64_t memlen;
 	unsigned char *buf;		/* window: buf[pos..len) not yet used */
@@ -58,7 +60,7 @@ fill(struct src *s)
 		return 1;
 	s->base += s->len;
 	s->pos = s->len = 0;
-	if (s->fd < 0) {
+	if (s->fd < 0 && !s->rd) {
 		if (s->base >= s->memlen)
 			return 0;
 		s->buf = (unsigned char *)s->mem + s->base;
@@ -70,7 +72,8 @@ fill(struct src *s)
 	}
 	s->buf = s->own;
 	do
-		n = read(s->fd, s->own, sizeof(s->own));
+		n = s->rd ? s->rd(s->ctx, s->own, sizeof(s->own)) :
+		    read(s->fd, s->own, sizeof(s->own));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		s->err = errno;
@@ -378,6 +381,20 @@ gzcheck_fd(int fd, int tar, struct gzcheck *g)
 
 	s->fd = fd;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r = check(s, tar, g);
+	free(s);
+	return r;
+}
+
+int
+gzcheck_read(gzcheck_reader *rd, void *ctx, int tar, struct gzcheck *g)
+{
+	struct src *s = ecalloc(1, sizeof(*s));
+	int r;
+
+	s->fd = -1;
+	s->rd = rd;
+	s->ctx = ctx;
 	r = check(s, tar, g);
 	free(s);
 	return r;

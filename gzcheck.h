@@ -3,6 +3,7 @@
 #define SAFEPIPE_GZCHECK_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 enum {
 	GZ_OK = 0,	/* every member good (and, with tar, the tar ends properly) */
@@ -23,6 +24,14 @@ struct gzcheck {
  * the decompressed data to end with a tar end-of-archive (two zero blocks).
  */
 int gzcheck_fd(int fd, int tar, struct gzcheck *);
+
+/*
+ * The same over whatever rd returns: like read(2), up to n bytes into buf,
+ * 0 at the end, -1 with errno set on error. (gzsafe --verify follows its
+ * own writer with it.)
+ */
+typedef ssize_t gzcheck_reader(void *ctx, void *buf, size_t n);
+int gzcheck_read(gzcheck_reader *rd, void *ctx, int tar, struct gzcheck *g);
 
 /* The same over a buffer in memory (for fuzzing). */
 int gzcheck_mem(const void *, uint64_t, int tar, struct gzcheck *);

@@ -10,6 +10,7 @@
 #   need CMD...                    false (and a note) if a tool is missing
 #   wait_for PATH [SECONDS]        bounded wait for a marker file (default 60 s)
 #   at_exit 'shell code'           run when the script ends, whatever happens
+#   with_shim [SHIM_X=V]... CMD... CMD under tests/shim.so (fault injection)
 #
 # Each script runs in its own scratch directory ($SCRATCH, the cwd), removed
 # at exit. A test body runs in a subshell: its variables do not leak.
@@ -137,6 +138,15 @@ need()
 		}
 	done
 	return 0
+}
+
+# with_shim [SHIM_X=V]... CMD...: run CMD with tests/shim.so preloaded, the
+# SHIM_* settings saying which fault to inject. ASan objects to a library
+# loaded before its own; the shim is not instrumented, so that is safe here.
+with_shim()
+{
+	env LD_PRELOAD="$TESTS/shim.so" \
+	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
 }
 
 # Marker-file synchronisation: poll, but never longer than the bound.

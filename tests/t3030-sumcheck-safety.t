@@ -1,19 +1,19 @@
 #!/bin/sh
 # sumcheck under stress: SIGKILL at many points never leaves a partial
 # sidecar or a temp; a file that changes while it is hashed gets no sidecar
-# and fails the check (made deterministic by the tests/pause.so shim).
+# and fails the check (made deterministic by the tests/shim.so shim).
 . "$(dirname "$0")/lib.sh"
 
-test -f "$TESTS/pause.so" || skip_all "tests/pause.so not built (make check builds it)"
+test -f "$TESTS/shim.so" || skip_all "tests/shim.so not built (make check builds it)"
 
 # paused NAME FIFO CMD...: exec CMD held after its first read of the file
-# NAME until the FIFO is opened and closed (tests/pause.c). ASan would
+# NAME until the FIFO is opened and closed (tests/shim.c). ASan would
 # object to a library loaded before it; the shim is not instrumented.
 paused()
 {
-	PAUSE_FILE=$1 PAUSE_FIFO=$2 LD_PRELOAD=$TESTS/pause.so
+	SHIM_PAUSE_FILE=$1 SHIM_PAUSE_FIFO=$2 LD_PRELOAD=$TESTS/shim.so
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-	export PAUSE_FILE PAUSE_FIFO LD_PRELOAD ASAN_OPTIONS
+	export SHIM_PAUSE_FILE SHIM_PAUSE_FIFO LD_PRELOAD ASAN_OPTIONS
 	shift 2
 	exec "$@"
 }

@@ -1,12 +1,17 @@
 /*
- * tests/pause.c: an LD_PRELOAD shim for the test suite, never installed.
+ * tests/shim.c: an LD_PRELOAD shim for the test suite, never installed.
+ * Faults on cue, with no hook in the programs themselves.
  *
- * After the first successful read(2) from a file whose name ends in
- * "/$PAUSE_FILE", the reading thread opens the FIFO $PAUSE_FIFO and reads it
- * to its end before returning.  A test holds the program there, changes the
- * file, then closes its end of the FIFO: a file changed mid-read at a known
- * moment, with no sleep and no hook in the programs themselves.  Each file
- * (by device and inode) pauses once.
+ * SHIM_PAUSE_FILE, SHIM_PAUSE_FIFO: after the first successful read(2) from
+ * a file whose name ends in "/$SHIM_PAUSE_FILE", the reading thread opens
+ * the FIFO and reads it to its end before returning.  A test holds the
+ * program there, changes the file, then closes its end of the FIFO: a file
+ * changed mid-read at a known moment, without sleeping.  Each file (by
+ * device and inode) pauses once.
+ *
+ * SHIM_FLIP_PREAD=OFFSET: pread(2) returns the byte at that file offset with
+ * its low bit flipped, as a device that lost a bit would (gzsafe --verify
+ * reads back with pread).
  */
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -19,8 +24,10 @@
 #include <unistd.h>
 
 ssize_t read(int, void *, size_t);
+ssize_t pread(int, void *, size_t, off_t);
 
 static ssize_t (*realread)(int, void *, size_t);
+static ssize_t (*realpread)(int, void *, size_t, off_t);
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct { dev_t dev; ino_t ino; } seen[64];
 static int nseen;
@@ -29,7 +36,7 @@ static int nseen;
 static int
 claim(int fd)
 {
-	const char *want = getenv("PAUSE_FILE");
+	const char *want = getenv("SHIM_PAUSE_FILE");
 	char proc[64], path[PATH_MAX];
 	struct stat st;
 	size_t n, w;
@@ -63,7 +70,7 @@ claim(int fd)
 static void
 hold(void)
 {
-	const char *fifo = getenv("PAUSE_FIFO");
+	const char *fifo = getenv("SHIM_PAUSE_FIFO");
 	char c;
 	int fd;
 
@@ -84,5 +91,20 @@ read(int fd, void *buf, size_t n)
 	r = realread(fd, buf, n);
 	if (r > 0 && claim(fd))
 		hold();
+	return r;
+}
+
+ssize_t
+pread(int fd, void *buf, size_t n, off_t off)
+{
+	const char *flip = getenv("SHIM_FLIP_PREAD");
+	long long at;
+	ssize_t r;
+
+	if (!realpread)
+		realpread = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
+	r = realpread(fd, buf, n, off);
+	if (r > 0 && flip && (at = atoll(flip)) >= off && at < off + r)
+		((unsigned char *)buf)[at - off] ^= 1;
 	return r;
 }
