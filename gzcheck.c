@@ -20,13 +20,10 @@
 #define BUFSIZE (256 * 1024)
 #define OUTSIZE (256 * 1024)
 
-/* Input from a descriptor or from memory, with the file offset of each byte. */
+/* Input from a reader, with the file offset of each byte. */
 struct src {
-	int fd;				/* -1: memory or rd */
-	gzcheck_reader *rd;		/* else read(2) on fd */
+	gzcheck_reader *rd;
 	void *ctx;
-	const unsigned char *mem;
-	uint64_t memlen;
 	unsigned char *buf;		/* window: buf[pos..len) not yet used */
 	size_t pos, len;
 	uint64_t base;			/* file offset of buf[0] */
@@ -60,20 +57,9 @@ fill(struct src *s)
 		return 1;
 	s->base += s->len;
 	s->pos = s->len = 0;
-	if (s->fd < 0 && !s->rd) {
-		if (s->base >= s->memlen)
-			return 0;
-		s->buf = (unsigned char *)s->mem + s->base;
-		s->len = s->memlen - s->base;
-		/* Serve memory in window-sized slices, as reads would. */
-		if (s->len > BUFSIZE)
-			s->len = BUFSIZE;
-		return 1;
-	}
 	s->buf = s->own;
 	do
-		n = s->rd ? s->rd(s->ctx, s->own, sizeof(s->own)) :
-		    read(s->fd, s->own, sizeof(s->own));
+		n = s->rd(s->ctx, s->own, sizeof(s->own));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		s->err = errno;
@@ -374,25 +360,11 @@ check(struct src *s, int tar, struct gzcheck *g)
 }
 
 int
-gzcheck_fd(int fd, int tar, struct gzcheck *g)
-{
-	struct src *s = ecalloc(1, sizeof(*s));
-	int r;
-
-	s->fd = fd;
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = check(s, tar, g);
-	free(s);
-	return r;
-}
-
-int
 gzcheck_read(gzcheck_reader *rd, void *ctx, int tar, struct gzcheck *g)
 {
 	struct src *s = ecalloc(1, sizeof(*s));
 	int r;
 
-	s->fd = -1;
 	s->rd = rd;
 	s->ctx = ctx;
 	r = check(s, tar, g);
@@ -400,16 +372,43 @@ gzcheck_read(gzcheck_reader *rd, void *ctx, int tar, struct gzcheck *g)
 	return r;
 }
 
+static ssize_t
+fdread(void *ctx, void *buf, size_t n)
+{
+	return read(*(int *)ctx, buf, n);
+}
+
+int
+gzcheck_fd(int fd, int tar, struct gzcheck *g)
+{
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return gzcheck_read(fdread, &fd, tar, g);
+}
+
+struct mem {
+	const unsigned char *p;
+	uint64_t n, off;
+};
+
+/* Memory served as reads would serve a file. */
+static ssize_t
+memread(void *ctx, void *buf, size_t n)
+{
+	struct mem *m = ctx;
+
+	if (n > m->n - m->off)
+		n = m->n - m->off;
+	if (n == 0)
+		return 0;
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
 int
 gzcheck_mem(const void *p, uint64_t n, int tar, struct gzcheck *g)
 {
-	struct src *s = ecalloc(1, sizeof(*s));
-	int r;
+	struct mem m = { p, n, 0 };
 
-	s->fd = -1;
-	s->mem = p;
-	s->memlen = n;
-	r = check(s, tar, g);
-	free(s);
-	return r;
+	return gzcheck_read(memread, &m, tar, g);
 }
