@@ -184,7 +184,7 @@ fail(struct pool *p, int err, const char *what)
  * block and is freed with the job. Suppressed for this function and its
  * one caller, worker(), where the same report resurfaces.
  */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__) && __GNUC__ >= 10 && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
 #endif
@@ -267,7 +267,7 @@ worker(void *arg)
 	deflateEnd(&z);
 	return NULL;
 }
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__) && __GNUC__ >= 10 && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 

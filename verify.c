@@ -295,7 +295,8 @@ publish(struct atomic *a, const struct job *j, const char *sc)
 	int locked, r = -1;
 
 	locked = atomic_lockdir(a, ATOMIC_LOCKWAIT);
-	if (fstatat(j->dirfd, j->name, &st, 0) < 0 || st.st_dev != j->dev || st.st_ino != j->ino)
+	if (fstatat(j->dirfd, j->name, &st, 0) < 0 || st.st_dev != j->dev ||
+	    st.st_ino != j->ino)
 		weprintf("%s: changed while reading; %s not written", j->show, sc);
 	else if (atomic_publish(a, opt.force ? 0 : ATOMIC_NOREPLACE) < 0)
 		weprintf(errno == EEXIST ? "%s: exists; not replaced (use -f)" :
