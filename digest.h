@@ -1,4 +1,4 @@
-/* digest.h: BLAKE2b through the one libb2 entry point the suite has chosen. */
+/* digest.h: BLAKE2b through whichever libb2 implementation runs fastest here. */
 #ifndef SAFEPIPE_DIGEST_H
 #define SAFEPIPE_DIGEST_H
 

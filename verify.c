@@ -22,8 +22,13 @@
 #define VERSION "unknown"
 #endif
 
-/* Large reads keep the disk streaming; 1 MiB per worker is cheap. */
-#define BUFSZ (1 << 20)
+/*
+ * 128 KiB reads: the kernel's readahead (doubled by POSIX_FADV_SEQUENTIAL)
+ * keeps the disk streaming, and the buffer stays in the core's L2 cache
+ * between read's copy and the hash. With 1 MiB the data went out to L3
+ * and back: 25 % slower from the page cache on an EPYC with 512 KiB L2.
+ */
+#define BUFSZ (128 * 1024)
 
 enum { WRITE, PRINT, CHECK };
 enum { H_OK, H_OPEN, H_READ, H_NOTREG, H_CHANGED };

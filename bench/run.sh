@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 echo "# safepipe benchmarks, $(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -m)"
-for b in bench/guardlock.sh bench/gzsafe.sh bench/sumcheck.sh; do
+for b in bench/guardlock.sh bench/gzsafe.sh bench/sumcheck.sh bench/b2impl.sh; do
 	[ -f "$b" ] && sh "$b"
 done
 exit 0
