@@ -7,11 +7,12 @@
 /*
  * libb2 exports each of its BLAKE2b implementations under its own suffix
  * beside the dispatched names, which pick SSE2, SSSE3, SSE4.1, AVX or XOP
- * code by CPU feature. That pick is not the fastest everywhere: in 1 MiB
- * updates on one core, a Xeon with AVX-512 ran the dispatched code at 850
- * MB/s and libb2's portable C (_ref) at 1062, while an AMD EPYC with AVX2
- * ran them at 800 and 750 (bench/b2impl.c measures every implementation on
- * any machine; the README keeps its tables). Neither fixed choice is right,
+ * code by CPU feature. That pick is not the fastest everywhere: on one
+ * core, a Xeon with AVX-512 ran the dispatched code at 850 MB/s and libb2's
+ * portable C (_ref) at 1062 (1 MiB updates), while an AMD EPYC with AVX2
+ * ran them at about 800 and 700 to 750, 6 to 13 % slower (1 MiB and 128 KiB
+ * updates; bench/b2impl.c measures every implementation on any machine,
+ * and the README keeps its table). Neither fixed choice is right,
  * and guessing from CPU flags would be a model of two machines. So the
  * first digest of a process times both candidates, the portable code and
  * the dispatcher's pick, on the same 64 KiB in this thread's CPU time

@@ -1,9 +1,9 @@
 /*
  * bench/b2impl.c: which of libb2's BLAKE2b implementations is fastest on
  * this machine?  libb2 exports each one under its own suffix beside the
- * dispatched names.  digest.c times two of them when a program starts,
- * the portable C code (_ref) and the dispatcher's pick, and keeps the
- * faster.  This program shows why: it hashes the same buffer through every
+ * dispatched names.  digest.c times two of them at a program's first
+ * digest, the portable C code (_ref) and the dispatcher's pick, and keeps
+ * the faster.  This program shows why: it hashes the same buffer through every
  * implementation the CPU can run, in 128 KiB updates as sumcheck does,
  * checks that all of them give the same digest as the dispatched one, and
  * prints a markdown table, best of three rounds with the implementations
@@ -30,6 +30,7 @@ IMPL(sse2)
 IMPL(ssse3)
 IMPL(sse41)
 IMPL(avx)
+IMPL(xop)
 #endif
 
 struct impl {
@@ -49,6 +50,7 @@ static struct impl impls[] = {
 	{ "blake2b_ssse3", "ssse3", blake2b_init_ssse3, blake2b_update_ssse3, blake2b_final_ssse3, 0 },
 	{ "blake2b_sse41", "sse4.1", blake2b_init_sse41, blake2b_update_sse41, blake2b_final_sse41, 0 },
 	{ "blake2b_avx", "avx", blake2b_init_avx, blake2b_update_avx, blake2b_final_avx, 0 },
+	{ "blake2b_xop", "xop", blake2b_init_xop, blake2b_update_xop, blake2b_final_xop, 0 },
 #endif
 };
 #define NIMPL (sizeof(impls) / sizeof(impls[0]))
@@ -67,6 +69,8 @@ supported(const char *cpu)
 		return __builtin_cpu_supports("sse4.1");
 	if (strcmp(cpu, "avx") == 0)
 		return __builtin_cpu_supports("avx");
+	if (strcmp(cpu, "xop") == 0)
+		return __builtin_cpu_supports("xop");
 	return 0;
 #else
 	return cpu == NULL;

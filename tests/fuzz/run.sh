@@ -28,7 +28,11 @@ CC=${FUZZCC:-clang}
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I$top"
 b2="$(pkg-config --cflags --libs libb2)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/safepipe-fuzz.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+batch=
+# shellcheck disable=SC2086 # a list of pids
+trap 'if [ -n "$batch" ]; then kill $batch 2>/dev/null; fi; rm -rf "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # fuzz NAME: the harness's bounded run, or its corpus once with -r; the
 # verdict line into $work/NAME.out, and status 1 on a crash or a failure.
@@ -66,6 +70,7 @@ done
 # SECONDS, and CI waits half as long on two cores.
 ncpu=$(nproc 2>/dev/null || echo 1)
 failed=0
+names="$*"
 while [ $# -gt 0 ]; do
 	batch=
 	n=0
@@ -78,8 +83,11 @@ while [ $# -gt 0 ]; do
 	for pid in $batch; do
 		wait "$pid" || failed=1
 	done
+	batch=
 done
-for h in "$work"/*.out; do
-	[ -f "$h" ] && cat "$h"
+for name in $names; do
+	if [ -f "$work/$name.out" ]; then
+		cat "$work/$name.out"
+	fi
 done
 exit "$failed"
