@@ -55,10 +55,18 @@ rm -f "$work/sample"
 
 now() { date +%s%N; }
 
+# keep NAME: NAME.new ("ns rss size") becomes NAME.best if it is the fastest.
+keep()
+{
+	if [ ! -f "$work/$1.best" ] || [ "$(cut -d' ' -f1 "$work/$1.new")" -lt "$(cut -d' ' -f1 "$work/$1.best")" ]; then
+		mv "$work/$1.new" "$work/$1.best"
+	fi
+}
+
 # run NAME OUTFILE CMD...: time one run, stdin the input, stdout to OUTFILE
-# (or /dev/null); "ns rss size" into NAME.new, then keep the fastest in
-# NAME.best and, apart, the least CPU time (user + system) in NAME.cpu: on a
-# shared machine CPU time shows a feature's cost better than the wall clock.
+# (or /dev/null); keep the fastest, and apart the least CPU time (user +
+# system) in NAME.cpu: on a shared machine CPU time shows a feature's cost
+# better than the wall clock.
 run()
 {
 	_name=$1
@@ -68,14 +76,12 @@ run()
 	_t0=$(now)
 	(cd "$work" && /usr/bin/time -f '%M %U %S' -o "$work/.rss" "$@" <in >"$_outf")
 	_t1=$(now)
-	_rss=$(tail -1 "$work/.rss" | cut -d' ' -f1)
-	_cpu=$(tail -1 "$work/.rss" | awk '{ printf "%.2f", $2 + $3 }')
-	echo "$((_t1 - _t0)) $_rss $(wc -c <"$work/out.gz" 2>/dev/null || echo -)" >"$work/$_name.new"
+	_res=$(tail -1 "$work/.rss")
+	_cpu=$(echo "$_res" | awk '{ printf "%.2f", $2 + $3 }')
+	echo "$((_t1 - _t0)) ${_res%% *} $(wc -c <"$work/out.gz" 2>/dev/null || echo -)" >"$work/$_name.new"
+	keep "$_name"
 	if [ ! -f "$work/$_name.cpu" ] || awk -v a="$_cpu" -v b="$(cat "$work/$_name.cpu")" 'BEGIN { exit !(a < b) }'; then
 		echo "$_cpu" >"$work/$_name.cpu"
-	fi
-	if [ ! -f "$work/$_name.best" ] || [ "$(cut -d' ' -f1 "$work/$_name.new")" -lt "$(cut -d' ' -f1 "$work/$_name.best")" ]; then
-		mv "$work/$_name.new" "$work/$_name.best"
 	fi
 }
 
@@ -108,9 +114,7 @@ ttest()
 	(cd "$work" && /usr/bin/time -f %M -o "$work/.rss" "$@" test.gz </dev/null >/dev/null)
 	_t1=$(now)
 	echo "$((_t1 - _t0)) $(tail -1 "$work/.rss") -" >"$work/$_name.new"
-	if [ ! -f "$work/$_name.best" ] || [ "$(cut -d' ' -f1 "$work/$_name.new")" -lt "$(cut -d' ' -f1 "$work/$_name.best")" ]; then
-		mv "$work/$_name.new" "$work/$_name.best"
-	fi
+	keep "$_name"
 }
 for _round in 1 2 3; do
 	ttest tg gzip -t

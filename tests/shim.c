@@ -18,9 +18,9 @@
  * (blake2b_update), four updates each, and keeps the faster.  The shim makes
  * the named one spin, in those four calls, 20 times their own CPU time plus
  * 2 ms, so the other one must win, whatever this machine (or valgrind)
- * prefers; and it appends to FILE
- * the name of each function when it is first called for real work (its
- * fifth call).  So a test can run every implementation and see which ran.
+ * prefers; and it appends to FILE the name of each function when it is
+ * first called for real work (its fifth call).  So a test can run every
+ * implementation and see which ran.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
