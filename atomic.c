@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -290,6 +291,93 @@ atomic_commit(struct atomic *a, int flags)
 	if (!(flags & ATOMIC_NOSYNC) && atomic_syncdir(a) < 0)
 		return -1;
 	return 0;
+}
+
+#define ACL_XATTR "system.posix_acl_access"
+#define USER_XATTR "user."
+
+static ssize_t
+listattrs(int fd, const char *path, char *buf, size_t size)
+{
+	return fd >= 0 ? flistxattr(fd, buf, size) : llistxattr(path, buf, size);
+}
+
+static ssize_t
+getattr(int fd, const char *path, const char *name, void *buf, size_t size)
+{
+	return fd >= 0 ? fgetxattr(fd, name, buf, size) : lgetxattr(path, name, buf, size);
+}
+
+/* Copy the extended attributes that what selects; 0, or -1 at the first failure. */
+static int
+copyxattrs(struct atomic *a, int fromfd, const char *frompath, int what, const char **step)
+{
+	char *names = NULL, *name;
+	unsigned char *val = NULL;
+	ssize_t n, v;
+	int r = -1, acl, user;
+
+	/* Sizes can change between the two calls: ask again until they agree. */
+	for (;;) {
+		if ((n = listattrs(fromfd, frompath, NULL, 0)) < 0) {
+			/* Nothing to copy where the filesystem keeps none. */
+			r = errno == ENOTSUP ? 0 : -1;
+			goto out;
+		}
+		free(names);
+		if (!(names = malloc((size_t)n + 1)))
+			goto out;
+		if ((n = listattrs(fromfd, frompath, names, (size_t)n)) >= 0)
+			break;
+		if (errno != ERANGE)
+			goto out;
+	}
+	for (name = names; name < names + n; name += strlen(name) + 1) {
+		acl = strcmp(name, ACL_XATTR) == 0;
+		user = strncmp(name, USER_XATTR, sizeof(USER_XATTR) - 1) == 0;
+		if (!(acl && (what & ATOMIC_ACL)) && !(user && (what & ATOMIC_XATTR)))
+			continue;
+		*step = acl ? "ACL" : name;
+		for (;;) {
+			if ((v = getattr(fromfd, frompath, name, NULL, 0)) < 0)
+				goto out;
+			free(val);
+			if (!(val = malloc((size_t)v + 1)))
+				goto out;
+			if ((v = getattr(fromfd, frompath, name, val, (size_t)v)) >= 0)
+				break;
+			if (errno != ERANGE)
+				goto out;
+		}
+		if (fsetxattr(a->fd, name, val, (size_t)v, 0) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(names);
+	free(val);
+	return r;
+}
+
+int
+atomic_copyattrs(struct atomic *a, int fromfd, const char *frompath,
+    const struct stat *from, int what, const char **step)
+{
+	if ((what & ATOMIC_OWNER) && geteuid() == 0) {
+		*step = "chown";
+		if (fchown(a->fd, from->st_uid, from->st_gid) < 0)
+			return -1;
+	}
+	/* The mode before the ACL: setting an ACL sets the group bits from its mask. */
+	if (what & ATOMIC_MODE) {
+		*step = "chmod";
+		if (fchmod(a->fd, from->st_mode & 07777) < 0)
+			return -1;
+	}
+	if (!(what & (ATOMIC_ACL | ATOMIC_XATTR)))
+		return 0;
+	*step = "extended attributes";
+	return copyxattrs(a, fromfd, frompath, what, step);
 }
 
 void

@@ -48,6 +48,22 @@ int atomic_commit(struct atomic *, int flags);
 int atomic_lockdir(struct atomic *, int patience);
 void atomic_unlockdir(struct atomic *, int held);
 
+/*
+ * Give the staged file, before any data is in it, the access that the
+ * file `from` has: what selects owner and group (only when we are root),
+ * mode, POSIX access ACL, and user.* extended attributes. from is read
+ * through fromfd, or through frompath (not following a final symlink)
+ * when fromfd is -1. 0, or -1 with errno set and *step naming what failed.
+ */
+enum {
+	ATOMIC_OWNER = 1 << 0,
+	ATOMIC_MODE  = 1 << 1,
+	ATOMIC_ACL   = 1 << 2,
+	ATOMIC_XATTR = 1 << 3
+};
+int atomic_copyattrs(struct atomic *, int fromfd, const char *frompath,
+    const struct stat *from, int what, const char **step);
+
 /* Remove whatever was staged; the target is untouched. */
 void atomic_abort(struct atomic *);
 

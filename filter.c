@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include "atomic.h"
 #include "digest.h"
 #include "gzcheck.h"
+#include "proc.h"
 #include "sidecar.h"
 #include "util.h"
 
@@ -60,10 +62,11 @@ struct job {
 };
 
 /*
- * Everything the threads share. lock guards every field below it; jobs
+ * Everything the threads share. lock guards the fields from jobs to level; jobs
  * move FREE -> FILLED (reader) -> BUSY -> DONE (a worker) -> FREE (writer).
  */
 struct pool {
+	unsigned char *tail;	/* the reader's alone: the last DICT bytes of input */
 	pthread_mutex_t lock;
 	pthread_cond_t filled;	/* a job is FILLED, or stop */
 	pthread_cond_t done;	/* a job is DONE, or stop */
@@ -113,35 +116,6 @@ usage(int status)
 	if (status == 0 && fshut(stdout, "<stdout>") < 0)
 		exit(EXIT_TOOL);
 	exit(status);
-}
-
-/*
- * A fatal signal: remove what is staged (an O_TMPFILE needs nothing, a
- * named temp is unlinked), pass the signal to the producer, and die of it
- * so that the caller sees what happened.
- */
-static void
-onsignal(int sig)
-{
-	atomic_cleanup();
-	if (child > 0)
-		kill(child, sig);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void
-catchsignals(void)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ };
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsignal;
-	sigfillset(&sa.sa_mask);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
 }
 
 static double
@@ -427,26 +401,62 @@ submit(struct pool *p, struct job *j)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* The threads that are running, and what they share. */
+struct threads {
+	pthread_t *workers, writer, verifier;
+	int nworkers, haswriter, hasverifier;
+};
+
 /*
- * Read in to EOF, compress into fd. 0 when the whole stream is written; -1
- * with a message already given otherwise.
+ * Join whatever threads run, whatever state they are in, and free the
+ * blocks: after an error as after the last block.
+ */
+static void
+pool_stop(struct pool *p, struct threads *t)
+{
+	int i;
+
+	fail(p, 0, NULL);	/* wake every thread to leave: nothing left */
+	if (t->haswriter)
+		pthread_join(t->writer, NULL);
+	for (i = 0; i < t->nworkers; i++)
+		pthread_join(t->workers[i], NULL);
+	if (t->hasverifier) {
+		pthread_mutex_lock(&p->vlock);
+		p->wdone = 1;
+		pthread_cond_signal(&p->vmore);
+		pthread_mutex_unlock(&p->vlock);
+		pthread_join(t->verifier, NULL);
+	}
+	for (i = 0; i < p->njobs; i++) {
+		free(p->jobs[i].in);
+		free(p->jobs[i].dict);
+		free(p->jobs[i].out);
+	}
+	free(p->jobs);
+	free(t->workers);
+	free(p->tail);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Allocate every block and start every thread before the producer runs:
+ * what can fail for want of memory or threads then fails before anything
+ * was started or read. 0, or -1 with the reason in why.
  */
 static int
-gzstream(int in, int fd, const struct opts *o, struct pool *p, char *why)
+pool_start(struct pool *p, struct threads *t, int fd, const struct opts *o, char *why)
 {
-	unsigned char *tail = emalloc(DICT);
-	size_t taillen = 0;
-	pthread_t *tids, wtid, vtid;
-	uint64_t seq = 0;
-	ssize_t n;
-	struct job *j;
-	int i, rerr = 0, r = 0;
+	int i, e = 0;
 
 	memset(p, 0, sizeof(*p));
+	memset(t, 0, sizeof(*t));
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->filled, NULL);
 	pthread_cond_init(&p->done, NULL);
 	pthread_cond_init(&p->freed, NULL);
+	pthread_mutex_init(&p->vlock, NULL);
+	pthread_cond_init(&p->vmore, NULL);
 	p->fd = fd;
 	p->level = o->level;
 	p->crc = crc32(0, NULL, 0);
@@ -454,29 +464,64 @@ gzstream(int in, int fd, const struct opts *o, struct pool *p, char *why)
 	p->verbose = o->verbose;
 	p->verify = o->verify;
 	p->nosync = o->nosync;
-	pthread_mutex_init(&p->vlock, NULL);
-	pthread_cond_init(&p->vmore, NULL);
 	if (o->digest)
 		digest_init(&p->dg, DIGEST_MAX);
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
 	p->lastshow = p->start;
 	/* Two blocks per thread in flight keep every worker busy, and bound memory. */
 	p->njobs = 2 * o->threads + 2;
-	p->jobs = ecalloc(p->njobs, sizeof(*p->jobs));
-	for (i = 0; i < p->njobs; i++) {
-		p->jobs[i].in = emalloc(o->block);
-		p->jobs[i].dict = emalloc(DICT);
-		p->jobs[i].outcap = compressBound(o->block) + 64;
-		p->jobs[i].out = emalloc(p->jobs[i].outcap);
+	if (!(p->jobs = calloc(p->njobs, sizeof(*p->jobs))) ||
+	    !(t->workers = calloc(o->threads, sizeof(*t->workers))) ||
+	    !(p->tail = malloc(DICT))) {
+		p->njobs = p->jobs ? p->njobs : 0;
+		e = errno;
+		goto fail;
 	}
-	tids = ecalloc(o->threads, sizeof(*tids));
-	for (i = 0; i < o->threads; i++)
-		if (pthread_create(&tids[i], NULL, worker, p) != 0)
-			eprintf(EXIT_TOOL, "pthread_create:");
-	if (pthread_create(&wtid, NULL, writer, p) != 0)
-		eprintf(EXIT_TOOL, "pthread_create:");
-	if (o->verify && pthread_create(&vtid, NULL, verifier, p) != 0)
-		eprintf(EXIT_TOOL, "pthread_create:");
+	for (i = 0; i < p->njobs; i++) {
+		p->jobs[i].outcap = compressBound(o->block) + 64;
+		if (!(p->jobs[i].in = malloc(o->block)) || !(p->jobs[i].dict = malloc(DICT)) ||
+		    !(p->jobs[i].out = malloc(p->jobs[i].outcap))) {
+			e = errno;
+			goto fail;
+		}
+	}
+	/* pthread functions return their error; errno is not theirs. */
+	for (i = 0; i < o->threads; i++, t->nworkers++)
+		if ((e = pthread_create(&t->workers[i], NULL, worker, p)) != 0)
+			goto threadfail;
+	if ((e = pthread_create(&t->writer, NULL, writer, p)) != 0)
+		goto threadfail;
+	t->haswriter = 1;
+	if (o->verify) {
+		if ((e = pthread_create(&t->verifier, NULL, verifier, p)) != 0)
+			goto threadfail;
+		t->hasverifier = 1;
+	}
+	return 0;
+threadfail:
+	snprintf(why, WHY, "cannot start a thread: %s", strerror(e));
+	fail(p, e, "thread");
+	pool_stop(p, t);
+	return -1;
+fail:
+	snprintf(why, WHY, "cannot allocate %d blocks of %zu KiB: %s", p->njobs,
+	    o->block / 1024, strerror(e));
+	pool_stop(p, t);
+	return -1;
+}
+
+/*
+ * Read in to EOF and hand it to the pool; wait for the last block to be
+ * written. 0 when the whole stream is written; -1 with a reason in why.
+ */
+static int
+pool_feed(struct pool *p, struct threads *t, int in, const struct opts *o, char *why)
+{
+	size_t taillen = 0;
+	uint64_t seq = 0;
+	ssize_t n;
+	struct job *j;
+	int rerr = 0, r = 0;
 
 	for (;;) {
 		if (!(j = getfree(p)))
@@ -490,34 +535,25 @@ gzstream(int in, int fd, const struct opts *o, struct pool *p, char *why)
 		j->seq = seq++;
 		j->inlen = n;
 		j->last = n == 0;
-		memcpy(j->dict, tail, taillen);
+		memcpy(j->dict, p->tail, taillen);
 		j->dictlen = taillen;
 		/* Keep the last 32 KiB of input for the next block's dictionary. */
 		if ((size_t)n >= DICT) {
-			memcpy(tail, j->in + n - DICT, DICT);
+			memcpy(p->tail, j->in + n - DICT, DICT);
 			taillen = DICT;
 		} else if (n > 0) {
 			size_t keep = taillen + n > DICT ? DICT - (size_t)n : taillen;
 
-			memmove(tail, tail + taillen - keep, keep);
-			memcpy(tail + keep, j->in, n);
+			memmove(p->tail, p->tail + taillen - keep, keep);
+			memcpy(p->tail + keep, j->in, n);
 			taillen = keep + n;
 		}
 		submit(p, j);
 		if (n == 0)
 			break;
 	}
-	pthread_join(wtid, NULL);
-	fail(p, 0, NULL);	/* wake the workers to leave: nothing left */
-	for (i = 0; i < o->threads; i++)
-		pthread_join(tids[i], NULL);
-	if (o->verify) {
-		pthread_mutex_lock(&p->vlock);
-		p->wdone = 1;
-		pthread_cond_signal(&p->vmore);
-		pthread_mutex_unlock(&p->vlock);
-		pthread_join(vtid, NULL);
-	}
+	pthread_join(t->writer, NULL);
+	t->haswriter = 0;
 	if (p->err) {
 		if (rerr)
 			snprintf(why, WHY, "input: read error: %s", strerror(rerr));
@@ -525,29 +561,39 @@ gzstream(int in, int fd, const struct opts *o, struct pool *p, char *why)
 			snprintf(why, WHY, "%s: %s: %s", data.path, p->errwhat, strerror(p->err));
 		r = -1;
 	}
-	for (i = 0; i < p->njobs; i++) {
-		free(p->jobs[i].in);
-		free(p->jobs[i].dict);
-		free(p->jobs[i].out);
-	}
-	free(p->jobs);
-	free(tids);
-	free(tail);
+	pool_stop(p, t);
 	return r;
 }
 
-/* Start COMMAND with its stdout on a pipe; the pipe's read end, or -1. */
+/*
+ * Start COMMAND with its stdout on a pipe; the pipe's read end, or -1 with
+ * errno set and *execerr saying whether it was the exec that failed.
+ */
 static int
-spawn(char **argv)
+spawn(char **argv, int *execerr)
 {
 	int fds[2], ep[2], e;
 	ssize_t n;
 
-	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0)
-		eprintf(EXIT_TOOL, "pipe:");
-	switch ((child = fork())) {
+	*execerr = 0;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		errno = e;
+		return -1;
+	}
+	switch ((child = proc_fork())) {
 	case -1:
-		eprintf(EXIT_TOOL, "fork:");
+		e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		close(ep[0]);
+		close(ep[1]);
+		errno = e;
+		return -1;
 	case 0:
 		if (dup2(fds[1], STDOUT_FILENO) < 0)
 			_exit(EXIT_TOOL);
@@ -565,10 +611,27 @@ spawn(char **argv)
 		waitpid(child, NULL, 0);
 		child = -1;
 		close(fds[0]);
+		*execerr = 1;
 		errno = e;
 		return -1;
 	}
 	return fds[0];
+}
+
+/*
+ * The producer's end: 0 and *wst, or -1 if how it ended cannot be known
+ * (waitpid failed: with SIGCHLD ignored the kernel would have reaped it,
+ * and a status we never saw is not a success).
+ */
+static int
+reap(int *wst)
+{
+	pid_t r;
+
+	while ((r = waitpid(child, wst, 0)) < 0 && errno == EINTR)
+		;
+	child = -1;
+	return r < 0 ? -1 : 0;
 }
 
 /*
@@ -679,38 +742,63 @@ checkoutput(const char *path, struct stat *st, char *why)
 	return -1;
 }
 
-/* The mode a replacement keeps: the old file's, -m's, or 0666 & ~umask. */
 static mode_t
-newmode(int exists, const struct stat *st, int forced)
+defaultmode(void)
 {
-	mode_t um;
+	mode_t um = umask(0);
 
-	if (forced >= 0)
-		return forced;
-	if (exists)
-		return st->st_mode & 07777;
-	um = umask(0);
 	umask(um);
 	return 0666 & ~um;
 }
 
+/*
+ * Stage OUTPUT's replacement and give it, before any data, the access the
+ * old file had: owner and group, mode, POSIX ACL and user.* extended
+ * attributes, as `gzip > F` keeps F's inode. Only from a file that is ours
+ * or root's: another user's file may have been planted in a directory
+ * they can write, to make root's archive theirs. Otherwise, and for a new
+ * file, it is ours, 0666 & ~umask. -m sets the mode and leaves the ACL
+ * behind: it says exactly who may read.
+ */
 static int
 stage(struct atomic *a, const char *path, int exists, const struct stat *st, int forced,
     char *why)
 {
-	mode_t m = newmode(exists, st, forced);
+	int trusted = exists && (st->st_uid == 0 || st->st_uid == geteuid());
+	int what = ATOMIC_OWNER | ATOMIC_XATTR | (forced < 0 ? ATOMIC_MODE | ATOMIC_ACL : 0);
+	const char *step;
 
 	if (atomic_open(a, path, 0600) < 0) {
 		snprintf(why, WHY, "%s: cannot stage a temporary file: %s", path, strerror(errno));
 		return -1;
 	}
-	/* Permissions go on before any data, owner too when we may. */
-	if (exists && forced < 0 && geteuid() == 0 && fchown(a->fd, st->st_uid, st->st_gid) < 0) {
-		snprintf(why, WHY, "%s: chown: %s", path, strerror(errno));
+	if (trusted && atomic_copyattrs(a, -1, path, st, what, &step) < 0) {
+		snprintf(why, WHY, "%s: cannot carry over its %s: %s", path, step, strerror(errno));
 		return -1;
 	}
-	if (fchmod(a->fd, m) < 0) {
+	if ((!trusted || forced >= 0) && fchmod(a->fd, forced >= 0 ? (mode_t)forced :
+	    defaultmode()) < 0) {
 		snprintf(why, WHY, "%s: chmod: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The sidecar is readable and writable by exactly those who have the archive. */
+static int
+stagesidecar(struct atomic *a, const char *scpath, char *why)
+{
+	const char *step;
+	struct stat st;
+
+	if (atomic_open(a, scpath, 0600) < 0) {
+		snprintf(why, WHY, "%s: cannot stage a temporary file: %s", scpath, strerror(errno));
+		return -1;
+	}
+	if (fstat(data.fd, &st) < 0 || atomic_copyattrs(a, data.fd, NULL, &st,
+	    ATOMIC_OWNER | ATOMIC_MODE | ATOMIC_ACL, &step) < 0) {
+		snprintf(why, WHY, "%s: cannot give it the archive's %s: %s", scpath, step,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -734,22 +822,20 @@ verify(struct pool *p, char *why)
 	return 0;
 }
 
+/* Stage OUTPUT.b2 beside OUTPUT, written and synced: it is published after OUTPUT. */
 static int
-writesidecar(struct pool *p, const char *path, const struct opts *o, char *why)
+writesidecar(struct pool *p, const char *path, const char *scpath, const struct opts *o,
+    char *why)
 {
 	unsigned char md[DIGEST_MAX];
 	const char *base = strrchr(path, '/');
-	char *scpath, *line;
 	struct stat st;
-	int exists, r = 0;
+	char *line;
+	int r = 0;
 
-	scpath = emalloc(strlen(path) + 4);
-	sprintf(scpath, "%s.b2", path);
-	if ((exists = checkoutput(scpath, &st, why)) < 0 ||
-	    stage(&side, scpath, exists, &st, -1, why) < 0) {
-		free(scpath);
+	/* Checked at start too; again now, since hours may have passed. */
+	if (checkoutput(scpath, &st, why) < 0 || stagesidecar(&side, scpath, why) < 0)
 		return -1;
-	}
 	digest_final(&p->dg, md);
 	line = sidecar_line(md, DIGEST_MAX, base ? base + 1 : path, 0);
 	if (writeall(side.fd, line, strlen(line)) < 0 ||
@@ -758,7 +844,6 @@ writesidecar(struct pool *p, const char *path, const struct opts *o, char *why)
 		r = -1;
 	}
 	free(line);
-	free(scpath);
 	return r;
 }
 
@@ -779,77 +864,16 @@ left(const char *path, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * Data first, then its sidecar: a crash between the two renames leaves
+ * the new archive beside the old digest, a mismatch that sumcheck
+ * reports, never an old archive vouched for by a new digest.
+ */
 static int
-run(const char *path, char **cmd, const struct opts *o)
+commit(const char *path, const struct opts *o, char *why)
 {
-	struct status status;
-	struct stat st;
-	struct pool pool;
-	char why[WHY];
-	int exists, in = STDIN_FILENO, wst = 0, r, locked, old;
+	int locked, old, r;
 
-	if ((exists = checkoutput(path, &st, why)) < 0) {
-		weprintf("%s", why);
-		return EXIT_TOOL;
-	}
-	if (exists && o->noreplace) {
-		weprintf("%s: exists; not replaced (-N)", path);
-		return EXIT_TOOL;
-	}
-	if (o->status)
-		statusopen(o->status, &status);
-	if (stage(&data, path, exists, &st, o->mode, why) < 0) {
-		atomic_abort(&data);
-		return left(path, "%s", why), EXIT_TOOL;
-	}
-	catchsignals();
-	if (cmd && (in = spawn(cmd)) < 0) {
-		int e = errno;
-
-		atomic_abort(&data);
-		left(path, "%s: %s", cmd[0], strerror(e));
-		return e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
-	}
-
-	r = gzstream(in, data.fd, o, &pool, why);
-	if (cmd) {
-		/* Our own failure: the producer need not go on for nothing. */
-		if (r < 0 && child > 0)
-			kill(child, SIGTERM);
-		close(in);
-		while (waitpid(child, &wst, 0) < 0 && errno == EINTR)
-			;
-		child = -1;
-	}
-	if (r < 0)
-		goto failed;
-	if (cmd && !(WIFEXITED(wst) && WEXITSTATUS(wst) == 0)) {
-		atomic_abort(&data);
-		if (WIFSIGNALED(wst))
-			left(path, "%s killed by signal %d", cmd[0], WTERMSIG(wst));
-		else
-			left(path, "%s exited with status %d", cmd[0], exitcode(wst));
-		return exitcode(wst);
-	}
-	if (o->status && statusread(o->status, &status, why, sizeof(why)) < 0) {
-		atomic_abort(&data);
-		left(path, "%s", why);
-		return EXIT_NO;
-	}
-	if (!o->nosync && atomic_sync(&data) < 0) {
-		snprintf(why, WHY, "%s: fsync: %s", path, strerror(errno));
-		goto failed;
-	}
-	if (o->verify && verify(&pool, why) < 0)
-		goto failed;
-	if (o->digest && writesidecar(&pool, path, o, why) < 0)
-		goto failed;
-
-	/*
-	 * Data first, then its sidecar: a crash between the two renames
-	 * leaves the new archive beside the old digest, a mismatch that
-	 * sumcheck reports, never an old archive vouched for by a new digest.
-	 */
 	locked = atomic_lockdir(&data, ATOMIC_LOCKWAIT);
 	/*
 	 * Hold the archive being replaced open across both renames, so that
@@ -864,7 +888,7 @@ run(const char *path, char **cmd, const struct opts *o)
 		atomic_unlockdir(&data, locked);
 		if (old >= 0)
 			close(old);
-		goto failed;
+		return -1;
 	}
 	r = o->digest ? atomic_publish(&side, 0) : 0;
 	atomic_unlockdir(&data, locked);
@@ -872,43 +896,169 @@ run(const char *path, char **cmd, const struct opts *o)
 		close(old);
 	if (r < 0) {
 		weprintf("%s.b2: %s committed, but its sidecar could not be:", path, path);
-		atomic_abort(&side);
-		atomic_abort(&data);
 		return EXIT_TOOL;
 	}
 	if (!o->nosync && atomic_syncdir(&data) < 0) {
 		weprintf("%s: committed, but fsync of its directory failed:", path);
 		return EXIT_TOOL;
 	}
-	if (o->verbose)
-		progress(&pool, ", committed");
-	atomic_abort(&data);	/* releases: nothing is staged any more */
-	if (o->digest)
-		atomic_abort(&side);
 	return 0;
+}
+
+/* What became of the producer: 0 if it exited 0, else its status after saying so. */
+static int
+producer(const char *path, char **cmd, int wst)
+{
+	if (WIFEXITED(wst) && WEXITSTATUS(wst) == 0)
+		return 0;
+	if (WIFSIGNALED(wst))
+		left(path, "%s killed by signal %d", cmd[0], WTERMSIG(wst));
+	else
+		left(path, "%s exited with status %d", cmd[0], exitcode(wst));
+	return exitcode(wst);
+}
+
+/* Everything that can be refused is refused before a producer runs for hours. */
+static int
+prepare(const char *path, const char *scpath, struct stat *st, int *exists,
+    const struct opts *o, char *why)
+{
+	struct stat sst;
+
+	if ((*exists = checkoutput(path, st, why)) < 0)
+		return -1;
+	if (*exists && o->noreplace) {
+		snprintf(why, WHY, "%s: exists; not replaced (-N)", path);
+		return -1;
+	}
+	if (scpath && checkoutput(scpath, &sst, why) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
+{
+	struct status status;
+	struct threads threads;
+	struct stat st;
+	struct pool pool;
+	char why[WHY], *scpath = o->digest ? sidecar_path(path) : NULL;
+	int exists, in = STDIN_FILENO, wst = 0, r = EXIT_TOOL, execerr;
+
+	if (prepare(path, scpath, &st, &exists, o, why) < 0) {
+		weprintf("%s", why);
+		free(scpath);
+		return EXIT_TOOL;
+	}
+	if (!cmd && stdinclosed) {
+		free(scpath);
+		weprintf("standard input: closed: nothing to compress; %s left unchanged", path);
+		return EXIT_TOOL;
+	}
+	if (o->status)
+		statusopen(o->status, &status);
+	proc_catchfatal(atomic_cleanup, &child);
+	if (stage(&data, path, exists, &st, o->mode, why) < 0 ||
+	    pool_start(&pool, &threads, data.fd, o, why) < 0)
+		goto failed;
+	if (cmd && (in = spawn(cmd, &execerr)) < 0) {
+		snprintf(why, WHY, "%s: %s%s", cmd[0], execerr ? "" : "cannot start it: ",
+		    strerror(errno));
+		if (execerr)
+			r = errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+		pool_stop(&pool, &threads);
+		goto failed;
+	}
+	if (pool_feed(&pool, &threads, in, o, why) < 0) {
+		/* Our own failure: the producer need not go on for nothing. */
+		if (cmd && child > 0)
+			kill(child, SIGTERM);
+		if (cmd) {
+			close(in);
+			reap(&wst);
+		}
+		goto failed;
+	}
+	if (cmd) {
+		close(in);
+		if (reap(&wst) < 0) {
+			snprintf(why, WHY, "%s: cannot tell how it ended: waitpid: %s",
+			    cmd[0], strerror(errno));
+			goto failed;
+		}
+		if ((r = producer(path, cmd, wst)) != 0)
+			goto out;
+	}
+	r = EXIT_TOOL;
+	if (o->status && statusread(o->status, &status, why, sizeof(why)) < 0) {
+		r = EXIT_NO;
+		goto failed;
+	}
+	if (!o->nosync && atomic_sync(&data) < 0) {
+		snprintf(why, WHY, "%s: fsync: %s", path, strerror(errno));
+		goto failed;
+	}
+	if (o->verify && verify(&pool, why) < 0)
+		goto failed;
+	if (o->digest && writesidecar(&pool, path, scpath, o, why) < 0)
+		goto failed;
+	if ((r = commit(path, o, why)) < 0) {
+		r = EXIT_TOOL;
+		goto failed;
+	}
+	if (r == 0 && o->verbose)
+		progress(&pool, ", committed");
+	goto out;
 failed:
-	atomic_abort(&data);
+	left(path, "%s", why);
+out:
+	atomic_abort(&data);	/* after a commit: only releases, nothing is staged */
 	if (o->digest)
 		atomic_abort(&side);
-	left(path, "%s", why);
-	return EXIT_TOOL;
+	free(scpath);
+	return r;
+}
+
+/*
+ * An operand of -t, open for reading: "-" is standard input, and a FIFO
+ * or a pipe (/dev/stdin, <(...)) is read as it comes, as gzip -t reads it.
+ * The open never blocks: a FIFO with no writer reads as empty.
+ */
+static int
+testopen(const char *name, int stdinclosed)
+{
+	int fd;
+
+	if (strcmp(name, "-") == 0) {
+		if (stdinclosed) {
+			errno = EBADF;
+			return -1;
+		}
+		return STDIN_FILENO;
+	}
+	if ((fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
+		return -1;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
 }
 
 /* -t: each file OK, or its first fault with where it is. */
 static int
-test(char **files, const struct opts *o)
+test(char **files, int stdinclosed, const struct opts *o)
 {
 	struct gzcheck g;
 	int fd, r, status = 0, unreadable = 0;
 
 	for (; *files; files++) {
-		if ((fd = open(*files, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		if ((fd = testopen(*files, stdinclosed)) < 0) {
 			weprintf("%s:", *files);
 			unreadable = 1;
 			continue;
 		}
 		r = gzcheck_fd(fd, o->tar, &g);
-		close(fd);
+		if (fd != STDIN_FILENO)
+			close(fd);
 		if (r == GZ_IOERR) {
 			errno = g.err;
 			weprintf("%s:", *files);
@@ -931,38 +1081,63 @@ test(char **files, const struct opts *o)
 }
 
 static int
-number(const char *s, long long min, long long max, const char *what)
+number(const char *s, long long min, long long max, const char *what, int bad)
 {
 	long long v;
 
 	if (strtonum_(s, min, max, &v) < 0) {
 		weprintf("%s: invalid %s (%lld..%lld)", s, what, min, max);
-		usage(EXIT_TOOL);
+		usage(bad);
 	}
 	return v;
+}
+
+enum { OPT_DIGEST = CHAR_MAX + 1, OPT_NOSYNC, OPT_STATUSFILE, OPT_TAR, OPT_VERIFY, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{ "digest", no_argument, NULL, OPT_DIGEST },
+	{ "help", no_argument, NULL, 'h' },
+	{ "no-sync", no_argument, NULL, OPT_NOSYNC },
+	{ "status-file", required_argument, NULL, OPT_STATUSFILE },
+	{ "tar", no_argument, NULL, OPT_TAR },
+	{ "test", no_argument, NULL, 't' },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+/* '+': options end at OUTPUT, so COMMAND's own flags pass through. */
+static const char shortopts[] = "+123456789b:hm:Np:tv";
+
+/*
+ * -t makes gzsafe a checker, whose usage errors are "could not tell" (2)
+ * wherever -t stands among the options: look for it before parsing.
+ */
+static int
+testmode(int argc, char *argv[])
+{
+	int c, t = 0;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		t |= c == 't';
+	optind = 0;	/* glibc: start again from scratch */
+	return t;
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "digest", no_argument, NULL, 'D' },
-		{ "verify", no_argument, NULL, 'V' },
-		{ "no-sync", no_argument, NULL, 'S' },
-		{ "status-file", required_argument, NULL, 'F' },
-		{ "tar", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'R' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct opts o = { 6, 0, 128 * 1024, -1, 0, 0, 0, 0, 0, 0, NULL };
-	int c, testmode = 0, compressonly = 0;
+	struct opts o = { .level = 6, .block = 128 * 1024, .mode = -1 };
+	int c, closed, checker, compressonly = 0;
 	char *end;
 	long m;
 
+	closed = proc_init();
 	setprogname_(argv[0]);
-	/* '+': options end at OUTPUT, so COMMAND's own flags pass through. */
-	while ((c = getopt_long(argc, argv, "+123456789b:hm:Np:tv", longopts, NULL)) != -1) {
+	checker = testmode(argc, argv);
+	opterr = 0;
+	failstatus = checker ? EXIT_UNSURE : EXIT_TOOL;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case '1': case '2': case '3': case '4': case '5':
 		case '6': case '7': case '8': case '9':
@@ -970,7 +1145,8 @@ main(int argc, char *argv[])
 			compressonly = 1;
 			break;
 		case 'b':
-			o.block = (size_t)number(optarg, 32, 1024 * 1024, "block size in KiB") * 1024;
+			o.block = (size_t)number(optarg, 32, 1024 * 1024, "block size in KiB",
+			    failstatus) * 1024;
 			compressonly = 1;
 			break;
 		case 'm':
@@ -978,45 +1154,62 @@ main(int argc, char *argv[])
 			m = strtol(optarg, &end, 8);
 			if (!*optarg || *end || errno || m < 0 || m > 07777) {
 				weprintf("%s: invalid mode (octal, 0..7777)", optarg);
-				usage(EXIT_TOOL);
+				usage(failstatus);
 			}
 			o.mode = m;
 			compressonly = 1;
 			break;
 		case 'N': o.noreplace = compressonly = 1; break;
 		case 'p':
-			o.threads = number(optarg, 1, 256, "thread count");
+			o.threads = number(optarg, 1, 256, "thread count", failstatus);
 			compressonly = 1;
 			break;
-		case 't': testmode = 1; break;
+		case 't': break;
 		case 'v': o.verbose = 1; break;
-		case 'D': o.digest = compressonly = 1; break;
-		case 'V': o.verify = compressonly = 1; break;
-		case 'S': o.nosync = compressonly = 1; break;
-		case 'F': o.status = optarg; compressonly = 1; break;
-		case 'T': o.tar = 1; break;
+		case OPT_DIGEST: o.digest = compressonly = 1; break;
+		case OPT_VERIFY: o.verify = compressonly = 1; break;
+		case OPT_NOSYNC: o.nosync = compressonly = 1; break;
+		case OPT_STATUSFILE: o.status = optarg; compressonly = 1; break;
+		case OPT_TAR: o.tar = 1; break;
 		case 'h': usage(0);
-		case 'R':
+		case OPT_VERSION:
 			puts("gzsafe " VERSION);
-			return fshut(stdout, "<stdout>") < 0 ? EXIT_TOOL : 0;
-		default: usage(testmode ? EXIT_UNSURE : EXIT_TOOL);
+			return fshut(stdout, "<stdout>") < 0 ? failstatus : 0;
+		default:
+			badoption(argv);
+			usage(failstatus);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 
-	if (testmode) {
-		if (compressonly || argc < 1)
+	if (checker) {
+		if (compressonly) {
+			weprintf("-t checks files: compression options do not go with it");
 			usage(EXIT_UNSURE);
-		return test(argv, &o);
+		}
+		if (argc < 1) {
+			weprintf("-t: no file to check (- for standard input)");
+			usage(EXIT_UNSURE);
+		}
+		return test(argv, closed & 1, &o);
 	}
-	if (o.tar || argc < 1)
+	if (o.tar) {
+		weprintf("--tar goes with -t");
 		usage(EXIT_TOOL);
+	}
+	if (argc < 1)
+		usage(EXIT_TOOL);
+	if (!*argv[0]) {
+		weprintf("OUTPUT is an empty name");
+		usage(EXIT_TOOL);
+	}
 	if (argc > 1 && o.status) {
 		weprintf("--status-file is for pipe mode; a COMMAND's status is seen directly");
 		usage(EXIT_TOOL);
 	}
 	if (!o.threads)
 		o.threads = nprocs();
-	return run(argv[0], argc > 1 ? argv + 1 : NULL, &o);
+	atexit(atomic_cleanup);
+	return gzcompress(argv[0], argc > 1 ? argv + 1 : NULL, closed & 1, &o);
 }

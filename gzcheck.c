@@ -115,8 +115,9 @@ tarblock(struct tar *t)
 {
 	const unsigned char *b = t->block;
 	unsigned sum = 0;
+	long ssum = 0;
 	size_t i;
-	uint64_t size;
+	uint64_t size, want;
 
 	for (i = 0; i < 512 && !b[i]; i++)
 		;
@@ -126,9 +127,13 @@ tarblock(struct tar *t)
 		return;
 	}
 	t->zeros = 0;
-	for (i = 0; i < 512; i++)
+	/* Old tars summed the bytes as signed chars; GNU tar accepts either sum. */
+	for (i = 0; i < 512; i++) {
 		sum += (i >= 148 && i < 156) ? ' ' : b[i];
-	if (sum != tarnum(b + 148, 8)) {
+		ssum += (i >= 148 && i < 156) ? ' ' : (signed char)b[i];
+	}
+	want = tarnum(b + 148, 8);
+	if (sum != want && (uint64_t)(int64_t)ssum != want) {
 		t->bad = 1;
 		return;
 	}

@@ -7,6 +7,7 @@
  * A contender that finds the lock busy names the holder from a small
  * text record that the holder wrote into the lock file.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,11 +20,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "util.h"
 
 #ifndef VERSION
@@ -66,8 +70,8 @@ static sigset_t oldmask;
 static int armed;
 
 static const char usagetext[] =
-	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] lockfile command [arg ...]\n"
-	"       guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] lockfile -c shell-command\n"
+	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile command [arg ...]\n"
+	"       guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile -c shell-command\n"
 	"       guardlock --status lockfile\n";
 
 static _Noreturn void
@@ -221,6 +225,21 @@ proc_cmdline(long long pid, char *out, size_t size)
 	cmdline(out, size, argv);
 }
 
+/* When a live process started, in seconds since the epoch; -1 if unknown. */
+static long long
+proc_started(long long pid)
+{
+	char buf[8192], *p;
+	long long ticks = proc_start(pid), btime = -1;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (ticks < 0 || hz <= 0 || slurp("/proc/stat", buf, sizeof(buf)) < 0)
+		return -1;
+	if ((p = strstr(buf, "\nbtime ")))
+		btime = strtoll(p + 7, NULL, 10);
+	return btime > 0 ? btime + ticks / hz : -1;
+}
+
 /*
  * Parse a holder record: the first bytes of a lock file.  Anyone who
  * could write the file chose these bytes, so nothing is trusted: after
@@ -320,17 +339,29 @@ thishost(char *host, size_t hsize, char *boot, size_t bsize)
 	}
 }
 
+/* "fe:00:10952720", as /proc/locks and fdinfo spell a file: hex major:minor:inode. */
+static int
+samefile_id(const char *tok, const struct stat *st)
+{
+	unsigned int maj, min;
+	unsigned long long ino;
+
+	return sscanf(tok, "%x:%x:%llu", &maj, &min, &ino) == 3 &&
+	    maj == major(st->st_dev) && min == minor(st->st_dev) &&
+	    ino == (unsigned long long)st->st_ino;
+}
+
 /*
  * The flock(2) locks that /proc/locks lists on the file st describes:
- * "1: FLOCK  ADVISORY  WRITE 6212 fe:00:10952720 0 EOF", the device as
- * hex major:minor.  Waiters ("1: -> FLOCK ...") are not holders.
+ * "1: FLOCK  ADVISORY  WRITE 6212 fe:00:10952720 0 EOF". Waiters
+ * ("1: -> FLOCK ...") are not holders. Of several shared holders the one
+ * that started first is named: it has held the lock longest at most.
  */
 static void
 proc_locks(const struct stat *st, struct holders *h)
 {
 	char *line = NULL, *tok[8], *save, *p;
-	unsigned int maj, min;
-	unsigned long long ino;
+	long long pid, start, best = -1;
 	size_t cap = 0;
 	FILE *fp;
 	int n;
@@ -342,21 +373,60 @@ proc_locks(const struct stat *st, struct holders *h)
 		for (n = 0, p = strtok_r(line, " \t\n", &save); p && n < 8;
 		    p = strtok_r(NULL, " \t\n", &save))
 			tok[n++] = p;
-		if (n < 6 || strcmp(tok[1], "FLOCK") != 0)
+		if (n < 6 || strcmp(tok[1], "FLOCK") != 0 || !samefile_id(tok[5], st))
 			continue;
-		if (sscanf(tok[5], "%x:%x:%llu", &maj, &min, &ino) != 3 ||
-		    maj != major(st->st_dev) || min != minor(st->st_dev) ||
-		    ino != (unsigned long long)st->st_ino)
-			continue;
-		if (h->n++ == 0) {
-			h->shared = strcmp(tok[3], "READ") == 0;
-			h->pid = strtoll(tok[4], NULL, 10);
-			if (h->pid < 0)
-				h->pid = 0;
+		h->shared = strcmp(tok[3], "READ") == 0;
+		pid = strtoll(tok[4], NULL, 10);
+		start = pid > 0 ? proc_start(pid) : -1;
+		if (h->n++ == 0 || (start >= 0 && (best < 0 || start < best))) {
+			h->pid = start >= 0 ? pid : 0;
+			best = start;
 		}
 	}
 	free(line);
 	fclose(fp);
+}
+
+/*
+ * A live process that holds the lock on st through a descriptor it
+ * inherited, when the one that took it is gone (flock(1) killed, its
+ * command running on): each process's fdinfo lists the locks held through
+ * its descriptors. 0 if none can be seen (another user's /proc is closed).
+ */
+static long long
+proc_scan(const struct stat *st)
+{
+	char path[64 + sizeof(((struct dirent *)0)->d_name)], buf[4096], *p;
+	struct dirent *pd, *fd;
+	DIR *procs, *fds;
+	long long pid, found = 0;
+
+	if (!(procs = opendir("/proc")))
+		return 0;
+	while (!found && (pd = readdir(procs))) {
+		if ((pid = strtoll(pd->d_name, &p, 10)) <= 0 || *p)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%lld/fdinfo", pid);
+		if (!(fds = opendir(path)))
+			continue;
+		while (!found && (fd = readdir(fds))) {
+			if (fd->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%lld/fdinfo/%s", pid, fd->d_name);
+			if (slurp(path, buf, sizeof(buf)) <= 0)
+				continue;
+			for (p = buf; (p = strstr(p, "lock:")); p++) {
+				char kind[16], id[64];
+
+				if (sscanf(p, "lock: %*s %15s %*s %*s %*s %63s", kind, id) == 2 &&
+				    strcmp(kind, "FLOCK") == 0 && samefile_id(id, st))
+					found = pid;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(procs);
+	return found;
 }
 
 /* Is the recorded process still the one that took the lock? */
@@ -371,7 +441,7 @@ alive(const struct record *r)
 
 /* "2026-03-06 00:00:01 (3s ago)" */
 static void
-since(char *out, size_t size, long long when)
+fmtsince(char *out, size_t size, long long when)
 {
 	time_t t = (time_t)when;
 	long long ago = (long long)time(NULL) - when;
@@ -394,10 +464,51 @@ since(char *out, size_t size, long long when)
 }
 
 /*
- * Who holds the lock on fd, in words: its record, checked against what
- * the kernel says (/proc/locks) and against the process table.  A record
- * that /proc/locks contradicts is stale (flock(1) or a shared holder
- * took the lock since, and they write none) and is not believed.
+ * A holder that wrote no record (a shared holder, flock(1), a record that
+ * another user may not read): named from the kernel's view, and aged by
+ * its process, which started before it took the lock, so that a hung
+ * holder of any kind shows how long it has held the lock at most.
+ */
+static void
+describe_kernel(const struct holders *h, const struct stat *st, char *out, size_t size)
+{
+	char cmd[CMD_MAX + 8], when[96], others[40];
+	long long pid = h->pid, started;
+
+	if (!pid)
+		pid = proc_scan(st);
+	cmd[0] = '\0';
+	if (pid)
+		proc_cmdline(pid, cmd, sizeof(cmd));
+	others[0] = '\0';
+	if (h->shared && h->n > 1)
+		snprintf(others, sizeof(others), " and %d other%s", h->n - 1, h->n > 2 ? "s" : "");
+	if (!pid || !cmd[0]) {
+		if (h->shared)
+			snprintf(out, size, "held shared by %d process%s", h->n, h->n > 1 ? "es" : "");
+		else
+			snprintf(out, size, "held by another process, no holder record");
+		return;
+	}
+	started = proc_started(pid);
+	when[0] = '\0';
+	if (started >= 0)
+		fmtsince(when, sizeof(when), started);
+	if (h->shared)
+		snprintf(out, size, "held shared by pid %lld (%s)%s%s%s", pid, cmd, others,
+		    started >= 0 ? ", running since " : "", when);
+	else
+		snprintf(out, size, "held by pid %lld (%s), no holder record%s%s", pid, cmd,
+		    started >= 0 ? ", running since " : "", when);
+}
+
+/*
+ * Who holds the lock on st, in words: its record (fd >= 0), checked
+ * against what the kernel says (/proc/locks) and against the process
+ * table. A record that /proc/locks contradicts is stale (flock(1) or a
+ * shared holder took the lock since, and they write none) and is not
+ * believed. The record names a command only; a live local holder's
+ * command line comes from /proc, as ps(1) would show it to the caller.
  */
 static void
 describe(int fd, const struct stat *st, char *out, size_t size)
@@ -409,7 +520,7 @@ describe(int fd, const struct stat *st, char *out, size_t size)
 	int rec = 0, local;
 
 	memset(&r, 0, sizeof(r));
-	if (S_ISREG(st->st_mode))
+	if (fd >= 0 && S_ISREG(st->st_mode))
 		n = pread(fd, buf, sizeof(buf), 0);
 	if (n > 0)
 		rec = record_parse(buf, n, &r) == 0;
@@ -419,56 +530,54 @@ describe(int fd, const struct stat *st, char *out, size_t size)
 	/* A record from an earlier boot of this host describes nobody now. */
 	if (local && r.boot[0] && boot[0] && strcmp(r.boot, boot) != 0)
 		rec = local = 0;
-	if (h.n > 0 && h.shared) {
-		proc_cmdline(h.pid, cmd, sizeof(cmd));
-		if (h.pid > 0 && cmd[0])
-			snprintf(out, size, "held shared by pid %lld (%s)%s", h.pid, cmd,
-			    h.n > 1 ? " and others" : "");
-		else
-			snprintf(out, size, "held shared by %d process%s", h.n, h.n > 1 ? "es" : "");
-		return;
-	}
 	/* The kernel names a holder here: a record from elsewhere, or naming another pid, is stale. */
-	if (rec && h.n > 0 && (!local || (h.pid > 0 && h.pid != r.pid)))
+	if (rec && h.n > 0 && (h.shared || !local || (h.pid > 0 && h.pid != r.pid)))
 		rec = 0;
 	if (!rec) {
-		cmd[0] = '\0';
-		if (h.n > 0 && h.pid > 0)
-			proc_cmdline(h.pid, cmd, sizeof(cmd));
-		if (cmd[0])
-			snprintf(out, size, "held by pid %lld (%s), no holder record", h.pid, cmd);
-		else
-			snprintf(out, size, "held by another process, no holder record");
+		describe_kernel(&h, st, out, size);
 		return;
 	}
-	since(when, sizeof(when), r.since);
-	if (local && !alive(&r))
+	fmtsince(when, sizeof(when), r.since);
+	if (local && !alive(&r)) {
 		snprintf(out, size, "held by a descendant that inherited it from pid %lld "
 		    "(%s, now gone) on %s since %s", r.pid, r.cmd, r.host, when);
-	else
-		snprintf(out, size, "held by pid %lld (%s) on %s since %s",
-		    r.pid, r.cmd, r.host, when);
+		return;
+	}
+	cmd[0] = '\0';
+	if (local)
+		proc_cmdline(r.pid, cmd, sizeof(cmd));
+	snprintf(out, size, "held by pid %lld (%s) on %s since %s",
+	    r.pid, cmd[0] ? cmd : r.cmd, r.host, when);
 }
 
 /*
  * Write our record into the lock file, in place at offset 0, while we
  * hold the exclusive lock and before the exec, so that the pid is the
- * command's own.  Only into a file that is empty or already holds a
- * record: a file that holds anything else (a script locking itself, as
- * flock(1) users do) is locked but left as it is.
+ * command's own. Only into a file with one name that is empty or already
+ * holds a record: a file that holds anything else (a script locking
+ * itself, as flock(1) users do) is locked but left as it is, and a second
+ * name may be a link to a file that is not a lock at all.
+ *
+ * The record names the command, not its arguments: it outlives the job,
+ * and arguments carry passwords that the command itself may hide from
+ * ps(1) once it runs. The live command line comes from /proc when asked.
+ *
+ * The lock descriptor is read-only (see lock_open); the record goes
+ * through a second one on the same inode, closed before the exec.
  */
 static void
-record_write(int fd, const char *path, char *const cmd[])
+record_write(int fd, const char *path, const struct stat *st, const char *cmd)
 {
-	char buf[RECORD_SIZE + 1], boot[40], host[128], line[CMD_MAX + 8];
+	char buf[RECORD_SIZE + 1], boot[40], host[128], line[CMD_MAX + 8], self[64];
 	size_t mlen = sizeof(RECORD_MAGIC) - 1;
+	struct stat ws;
 	long long start;
 	ssize_t n;
-	int len, fl;
+	int len, wfd;
 
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR) {
-		vlog("%s: not writable: no holder record", path);
+	if (!S_ISREG(st->st_mode) || st->st_nlink != 1) {
+		vlog("%s: %s: no holder record", path, S_ISREG(st->st_mode) ?
+		    "more than one name" : "not a regular file");
 		return;
 	}
 	n = pread(fd, buf, mlen, 0);
@@ -480,28 +589,40 @@ record_write(int fd, const char *path, char *const cmd[])
 		vlog("%s: holds other data: no holder record", path);
 		return;
 	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	wfd = open(self, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (wfd < 0 || fstat(wfd, &ws) < 0 || ws.st_dev != st->st_dev ||
+	    ws.st_ino != st->st_ino) {
+		vlog("%s: not writable here: no holder record", path);
+		if (wfd >= 0)
+			close(wfd);
+		return;
+	}
 	thishost(host, sizeof(host), boot, sizeof(boot));
-	cmdline(line, sizeof(line), cmd);
+	cmdline(line, sizeof(line), (char *const[]){ (char *)cmd, NULL });
 	start = proc_start(getpid());
 	len = snprintf(buf, sizeof(buf), RECORD_MAGIC "pid %lld\nstart %lld\nboot %s\n"
 	    "host %s\nsince %lld\ncmd %s\nend\n", (long long)getpid(),
 	    start < 0 ? 0 : start, boot[0] ? boot : "-", host,
 	    (long long)time(NULL), line);
-	if (len < 0 || len >= RECORD_SIZE)
+	if (len < 0 || len >= RECORD_SIZE) {
+		close(wfd);
 		return;
+	}
 	memset(buf + len, ' ', RECORD_SIZE - len - 1);
 	buf[RECORD_SIZE - 1] = '\n';
 	for (len = 0; len < RECORD_SIZE; len += n) {
-		n = pwrite(fd, buf + len, RECORD_SIZE - len, len);
+		n = pwrite(wfd, buf + len, RECORD_SIZE - len, len);
 		if (n < 0 && errno == EINTR) {
 			n = 0;
 			continue;
 		}
 		if (n <= 0) {
 			weprintf("%s: holder record: write:", path);
-			return;
+			break;
 		}
 	}
+	close(wfd);
 }
 
 static void
@@ -576,26 +697,50 @@ checktype(const char *path, mode_t m)
 }
 
 /*
- * In a world-writable directory (/tmp) another user can plant the lock
- * file before us and then hold it forever, or swap it at will.  One
- * owned by us or by root is fine.
+ * Whoever can open the lock file can hold it for as long as they like:
+ * flock(2) asks for no more than a read-only descriptor. Whoever can write
+ * its directory can swap it for another file while we hold it, and a
+ * second name may be a link to a file that is nobody's lock. So the lock
+ * file must be ours or root's, private, in a directory that only we or
+ * root can change, or a sticky one (/run/lock, /tmp) where nobody else
+ * may remove or rename a file of ours. --public lets other users take
+ * part (and so delay or refuse us) but still refuses a planted file.
  */
 static void
-checkowner(const char *path, const struct stat *st)
+checktrust(const char *path, const struct stat *st, int public)
 {
+	uid_t me = geteuid();
+	int foreign = st->st_uid != 0 && st->st_uid != me;
 	struct stat ds;
 	char *copy, *dir;
+	int shared, sticky;
 
-	if (st->st_uid == 0 || st->st_uid == geteuid())
-		return;
 	copy = estrdup(path);
 	dir = dirname(copy);
 	if (stat(dir, &ds) < 0)
 		eprintf(EXIT_TOOL, "%s: stat:", dir);
-	if (ds.st_mode & S_IWOTH)
-		eprintf(EXIT_TOOL, "%s: owned by uid %u in world-writable directory %s: refusing it, "
-		    "its owner could hold it forever or swap it (use /run/lock)",
+	shared = (ds.st_uid != 0 && ds.st_uid != me) || (ds.st_mode & (S_IWGRP | S_IWOTH));
+	sticky = (ds.st_mode & S_ISVTX) != 0;
+	if (shared && foreign)
+		eprintf(EXIT_TOOL, "%s: owned by uid %u in %s, a directory others can write: "
+		    "refusing it, its owner could hold it forever or swap it",
 		    path, (unsigned)st->st_uid, dir);
+	if (shared && S_ISREG(st->st_mode) && st->st_nlink != 1)
+		eprintf(EXIT_TOOL, "%s: has %lu names in %s, a directory others can write: "
+		    "refusing it, it may be a link to a file that is not a lock",
+		    path, (unsigned long)st->st_nlink, dir);
+	if (!public) {
+		if (shared && !sticky)
+			eprintf(EXIT_TOOL, "%s: others can write its directory %s and so swap the "
+			    "lock file: use a directory only you can write, or --public", path, dir);
+		if (foreign)
+			eprintf(EXIT_TOOL, "%s: owned by uid %u, who could hold it forever: "
+			    "use a lock file of your own, or --public", path, (unsigned)st->st_uid);
+		if (st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
+			eprintf(EXIT_TOOL, "%s: other users may open it (mode %04o) and so hold it "
+			    "forever: chmod go= %s, or --public", path,
+			    (unsigned)(st->st_mode & 07777), path);
+	}
 	free(copy);
 }
 
@@ -603,14 +748,16 @@ checkowner(const char *path, const struct stat *st)
  * Open (creating if need be) the lock file without following a symlink
  * and without blocking on a fifo or device: the type is checked before
  * the open and again on the descriptor, since the name may change in
- * between.  Regular files open read-write, which flock(2) over NFS needs
- * (read-only if we may not write: the lock works, without a record);
- * directories read-only.
+ * between. Read-only is all flock(2) needs, and a command may be the lock
+ * file itself (a script that locks itself, as with flock(1)): the kernel
+ * will not execute a file that is open for writing. A new lock file is
+ * private (0600) unless --public.
  */
 static int
-lock_open(const char *path, struct stat *st)
+lock_open(const char *path, struct stat *st, int public)
 {
 	const int common = O_NOFOLLOW | O_NOCTTY | O_CLOEXEC;
+	const mode_t mode = public ? 0644 : 0600;
 	struct stat ls;
 	int fd = -1, tries;
 
@@ -618,25 +765,20 @@ lock_open(const char *path, struct stat *st)
 		if (lstat(path, &ls) < 0) {
 			if (errno != ENOENT)
 				eprintf(EXIT_TOOL, "%s: stat:", path);
-			fd = open(path, O_RDWR | O_CREAT | O_EXCL | common, 0644);
+			fd = open(path, O_RDONLY | O_CREAT | O_EXCL | common, mode);
 			if (fd < 0 && errno == EEXIST)
 				continue;	/* someone else created it: look again */
 			if (fd < 0)
 				eprintf(EXIT_TOOL, "%s: create:", path);
-			/* Readable by all whatever the umask: the record is for everyone. */
-			if (fchmod(fd, 0644) < 0)
+			/* The mode says who may take part, whatever the umask. */
+			if (fchmod(fd, mode) < 0)
 				eprintf(EXIT_TOOL, "%s: chmod:", path);
 			break;
 		}
 		if (checktype(path, ls.st_mode) < 0)
 			exit(EXIT_TOOL);
-		if (S_ISDIR(ls.st_mode)) {
-			fd = open(path, O_RDONLY | O_DIRECTORY | common);
-		} else {
-			fd = open(path, O_RDWR | O_NONBLOCK | common);
-			if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
-				fd = open(path, O_RDONLY | O_NONBLOCK | common);
-		}
+		fd = open(path, O_RDONLY | O_NONBLOCK | common |
+		    (S_ISDIR(ls.st_mode) ? O_DIRECTORY : 0));
 		if (fd < 0 && errno == ENOENT)
 			continue;	/* removed since the lstat: look again */
 		if (fd < 0 && errno == ELOOP) {
@@ -652,27 +794,53 @@ lock_open(const char *path, struct stat *st)
 		eprintf(EXIT_TOOL, "%s: fstat:", path);
 	if (checktype(path, st->st_mode) < 0)
 		exit(EXIT_TOOL);
-	checkowner(path, st);
+	checktrust(path, st, public);
 	return fd;
+}
+
+/*
+ * flock(2) over NFS is a byte-range lock underneath, and an exclusive one
+ * needs a descriptor open for writing: there, and only there, the lock
+ * descriptor is reopened read-write.
+ */
+static int
+lock_try(int *fd, int op, const char *path)
+{
+	char self[64];
+	int wfd;
+
+	if (flock(*fd, op | LOCK_NB) == 0)
+		return 0;
+	if (errno != EBADF || op != LOCK_EX)
+		return -1;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", *fd);
+	if ((wfd = open(self, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	close(*fd);
+	*fd = wfd;
+	vlog("%s: locked through a read-write descriptor (NFS)", path);
+	return flock(*fd, op | LOCK_NB);
 }
 
 /* Take the lock: 0, or 1 if busy (-n, or the -w deadline passed). */
 static int
-lock_take(int fd, int op, int nonblock, const char *path, const struct stat *st)
+lock_take(int *fd, int op, int nonblock, const char *path, const struct stat *st)
 {
 	char desc[DESC_MAX];
 
-	if (flock(fd, op | LOCK_NB) == 0)
+	if (lock_try(fd, op, path) == 0)
 		return 0;
 	if (errno != EWOULDBLOCK && errno != EINTR)
 		eprintf(EXIT_TOOL, "%s: flock:", path);
 	if (nonblock || expired)
 		return 1;
 	if (verbose) {
-		describe(fd, st, desc, sizeof(desc));
+		describe(*fd, st, desc, sizeof(desc));
 		vlog("%s: waiting: %s", path, desc);
 	}
-	while (flock(fd, op) < 0) {
+	while (flock(*fd, op) < 0) {
 		if (errno != EINTR)
 			eprintf(EXIT_TOOL, "%s: flock:", path);
 		if (expired)
@@ -696,19 +864,39 @@ still_named(const char *path, const struct stat *st)
 }
 
 /*
- * Descriptors 0, 1 and 2 open (on /dev/null if we were given them
- * closed), so that the lock descriptor cannot become the command's
- * standard input or our stderr.
+ * Does this process already hold a flock(2) lock on st, through a
+ * descriptor it inherited (guardlock under guardlock, a script under
+ * flock(1) taking the same lock again)? Then waiting would wait for
+ * ourselves. The kernel lists the locks held through each descriptor in
+ * /proc/self/fdinfo: "lock:\t1: FLOCK  ADVISORY  WRITE ...". Returns that
+ * descriptor, with *shared set for a shared lock, or -1.
  */
-static void
-stdfds(void)
+static int
+held_here(const struct stat *st, int *shared)
 {
-	int fd;
+	char path[64], buf[4096], kind[16], mode[16], *p;
+	long max = sysconf(_SC_OPEN_MAX);
+	struct stat fs;
+	int fd, fl;
 
-	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
-		;
-	if (fd > 2)
-		close(fd);
+	if (max < 0 || max > 4096)
+		max = 4096;
+	for (fd = 0; fd < max; fd++) {
+		if ((fl = fcntl(fd, F_GETFD)) < 0 || (fl & FD_CLOEXEC))
+			continue;
+		if (fstat(fd, &fs) < 0 || fs.st_dev != st->st_dev || fs.st_ino != st->st_ino)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		if (slurp(path, buf, sizeof(buf)) <= 0)
+			continue;
+		for (p = buf; (p = strstr(p, "lock:")); p++)
+			if (sscanf(p, "lock: %*s %15s %*s %15s", kind, mode) == 2 &&
+			    strcmp(kind, "FLOCK") == 0) {
+				*shared = strcmp(mode, "READ") == 0;
+				return fd;
+			}
+	}
+	return -1;
 }
 
 /*
@@ -730,27 +918,43 @@ run(int fd, const char *file, char *const argv[])
 	execfailed(argv[0]);
 }
 
+struct lockopts {
+	int op;			/* LOCK_EX or LOCK_SH */
+	int nonblock;
+	double wait;		/* -w seconds, or < 0 */
+	int busy;		/* exit status when busy */
+	int quiet;
+	int public;
+};
+
 static int
-lock_run(const char *path, int op, int nonblock, double wait, int busy, int quiet,
-    const char *file, char *const argv[])
+lock_run(const char *path, const struct lockopts *o, const char *file, char *const argv[])
 {
 	char desc[DESC_MAX];
 	struct stat st;
-	int fd, tries;
+	int fd, tries, mine, shared;
 
-	stdfds();
-	if (!nonblock && wait > 0)
-		timer_arm(wait);
 	for (tries = 0;; tries++) {
-		fd = lock_open(path, &st);
-		if (lock_take(fd, op, nonblock, path, &st)) {
+		fd = lock_open(path, &st, o->public);
+		if ((mine = held_here(&st, &shared)) >= 0) {
+			close(fd);
+			if (shared && o->op == LOCK_EX)
+				eprintf(EXIT_TOOL, "%s: this process already holds it shared "
+				    "(descriptor %d): an exclusive lock would wait for itself",
+				    path, mine);
+			vlog("%s: already held by this process (descriptor %d)", path, mine);
+			run(mine, file, argv);
+		}
+		if (tries == 0 && !o->nonblock && o->wait > 0)
+			timer_arm(o->wait);
+		if (lock_take(&fd, o->op, o->nonblock, path, &st)) {
 			timer_disarm();
-			if (!quiet) {
+			if (!o->quiet) {
 				describe(fd, &st, desc, sizeof(desc));
 				weprintf("%s: busy: %s", path, desc);
 			}
 			vlog("%s: gave up after %.3f s", path, elapsed());
-			return busy;
+			return o->busy;
 		}
 		/*
 		 * Someone may have removed or replaced the file while we
@@ -766,24 +970,29 @@ lock_run(const char *path, int op, int nonblock, double wait, int busy, int quie
 	}
 	timer_disarm();
 	vlog("%s: acquired %s lock after %.3f s", path,
-	    op == LOCK_SH ? "a shared" : "an exclusive", elapsed());
-	if (op == LOCK_EX && S_ISREG(st.st_mode))
-		record_write(fd, path, argv);
+	    o->op == LOCK_SH ? "a shared" : "an exclusive", elapsed());
+	if (o->op == LOCK_EX)
+		record_write(fd, path, &st, argv[0]);
 	run(fd, file, argv);
 }
 
 /*
- * --status: answer without running anything or creating anything.  The
- * probe takes the lock for an instant when it is free, as `flock -n
- * LOCK true` would: that is the only way to see a holder on another
- * NFS client.
+ * --status: answer without running anything or creating anything. On a
+ * local filesystem /proc/locks sees every holder, so nothing is taken: a
+ * probe could make a backup starting in the same instant find the lock
+ * busy. Over NFS a holder on another client shows only to a probe, which
+ * takes the lock for an instant when it is free, as `flock -n LOCK true`
+ * would. A lock file we may not open (another user's, private) is
+ * described from /proc alone.
  */
 static int
 status(const char *path)
 {
 	char desc[DESC_MAX];
+	struct holders h;
+	struct statfs fs;
 	struct stat st;
-	int fd;
+	int fd, held;
 
 	if (lstat(path, &st) < 0) {
 		weprintf("%s: stat:", path);
@@ -791,31 +1000,35 @@ status(const char *path)
 	}
 	if (checktype(path, st.st_mode) < 0)
 		return EXIT_UNSURE;
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno != EACCES) {
 		weprintf("%s: open:", path);
 		return EXIT_UNSURE;
 	}
-	if (fstat(fd, &st) < 0 || checktype(path, st.st_mode) < 0) {
+	if (fd >= 0 && (fstat(fd, &st) < 0 || checktype(path, st.st_mode) < 0)) {
 		close(fd);
 		return EXIT_UNSURE;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		close(fd);
-		puts("free");
-		return fshut(stdout, "<stdout>") < 0 ? EXIT_UNSURE : 0;
+	proc_locks(&st, &h);
+	held = h.n > 0;
+	if (!held && fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type == NFS_SUPER_MAGIC) {
+		if (lock_try(&fd, LOCK_EX, path) == 0) {
+			close(fd);
+			fd = -1;
+		} else if (errno == EWOULDBLOCK) {
+			held = 1;
+		} else {
+			weprintf("%s: flock:", path);
+			close(fd);
+			return EXIT_UNSURE;
+		}
 	}
-	if (errno != EWOULDBLOCK) {
-		weprintf("%s: flock:", path);
+	if (held)
+		describe(fd, &st, desc, sizeof(desc));
+	if (fd >= 0)
 		close(fd);
-		return EXIT_UNSURE;
-	}
-	describe(fd, &st, desc, sizeof(desc));
-	close(fd);
-	puts(desc);
-	return fshut(stdout, "<stdout>") < 0 ? EXIT_UNSURE : EXIT_NO;
+	puts(held ? desc : "free");
+	return fshut(stdout, "<stdout>") < 0 ? EXIT_UNSURE : held ? EXIT_NO : 0;
 }
 
 static _Noreturn void
@@ -828,6 +1041,7 @@ badarg(const char *opt, const char *arg, const char *want)
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_PUBLIC = CHAR_MAX + 1, OPT_STATUS, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "conflict-exit-code",	required_argument, NULL, 'E' },
 		{ "exclusive",		no_argument,	   NULL, 'x' },
@@ -836,67 +1050,71 @@ main(int argc, char *argv[])
 		{ "no-fork",		no_argument,	   NULL, 'F' },
 		{ "nonblock",		no_argument,	   NULL, 'n' },
 		{ "nonblocking",	no_argument,	   NULL, 'n' },
+		{ "public",		no_argument,	   NULL, OPT_PUBLIC },
 		{ "quiet",		no_argument,	   NULL, 'q' },
 		{ "shared",		no_argument,	   NULL, 's' },
-		{ "status",		no_argument,	   NULL, 'S' },
+		{ "status",		no_argument,	   NULL, OPT_STATUS },
 		{ "timeout",		required_argument, NULL, 'w' },
 		{ "verbose",		no_argument,	   NULL, 'v' },
-		{ "version",		no_argument,	   NULL, 'V' },
+		{ "version",		no_argument,	   NULL, OPT_VERSION },
 		{ "wait",		required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static char *shargv[4] = { "sh", "-c", NULL, NULL };
+	struct lockopts o = { .op = LOCK_EX, .wait = -1, .busy = EXIT_BUSY };
 	const char *file;
 	char **cmd;
-	int c, op = LOCK_EX, nonblock = 0, quiet = 0, statusmode = 0, opts = 0;
-	long long busy = EXIT_BUSY;
-	double wait = -1;
+	int c, statusmode = 0, opts = 0;
+	long long busy;
 
+	proc_init();
 	setprogname_(argv[0]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	opterr = 0;
 	/* "+": options end at LOCKFILE, as in flock(1); the rest is the command's. */
-	while ((c = getopt_long(argc, argv, "+E:Fhnqsvw:xV", longopts, NULL)) != -1) {
-		opts += c != 'S';
+	while ((c = getopt_long(argc, argv, "+E:eFhnqsvw:x", longopts, NULL)) != -1) {
+		opts += c != OPT_STATUS;
 		switch (c) {
 		case 'E':
 			if (strtonum_(optarg, 0, 255, &busy) < 0)
 				badarg("-E", optarg, "not a number in 0..255");
+			o.busy = (int)busy;
 			break;
 		case 'F':	/* flock(1)'s "do not fork": guardlock never does */
 			break;
 		case 'h':
 			usage(0);
 		case 'n':
-			nonblock = 1;
+			o.nonblock = 1;
 			break;
 		case 'q':
-			quiet = 1;
+			o.quiet = 1;
 			break;
 		case 's':
-			op = LOCK_SH;
-			break;
-		case 'S':
-			statusmode = 1;
+			o.op = LOCK_SH;
 			break;
 		case 'v':
 			verbose = 1;
 			break;
-		case 'V':
-			puts("guardlock " VERSION);
-			return fshut(stdout, "<stdout>") < 0 ? EXIT_TOOL : 0;
 		case 'w':
-			if (strtosecs(optarg, &wait) < 0)
+			if (strtosecs(optarg, &o.wait) < 0)
 				badarg("-w", optarg, "not a number of seconds");
 			break;
+		case 'e':	/* flock(1)'s other name for -x */
 		case 'x':
-			op = LOCK_EX;
+			o.op = LOCK_EX;
 			break;
+		case OPT_PUBLIC:
+			o.public = 1;
+			break;
+		case OPT_STATUS:
+			statusmode = 1;
+			break;
+		case OPT_VERSION:
+			puts("guardlock " VERSION);
+			return fshut(stdout, "<stdout>") < 0 ? EXIT_TOOL : 0;
 		default:
-			if (optopt)
-				weprintf("-%c: unknown option or missing argument", optopt);
-			else
-				weprintf("%s: unknown option or missing argument", argv[optind - 1]);
+			badoption(argv);
 			usage(EXIT_TOOL);
 		}
 	}
@@ -912,8 +1130,8 @@ main(int argc, char *argv[])
 	if (argc < 2)
 		usage(EXIT_TOOL);
 	/* -w 0 is -n; -n wins over -w, as in flock(1). */
-	if (wait == 0)
-		nonblock = 1;
+	if (o.wait == 0)
+		o.nonblock = 1;
 	if (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--command") == 0) {
 		if (argc != 3) {
 			weprintf("%s: takes exactly one shell command", argv[1]);
@@ -926,5 +1144,5 @@ main(int argc, char *argv[])
 		file = argv[1];
 		cmd = argv + 1;
 	}
-	return lock_run(argv[0], op, nonblock, wait, (int)busy, quiet, file, cmd);
+	return lock_run(argv[0], &o, file, cmd);
 }

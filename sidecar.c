@@ -56,6 +56,17 @@ sidecar_line(const unsigned char *digest, size_t len, const char *name, int tagg
 	return line;
 }
 
+char *
+sidecar_path(const char *file)
+{
+	size_t n = strlen(file);
+	char *p = emalloc(n + sizeof(".b2"));
+
+	memcpy(p, file, n);
+	memcpy(p + n, ".b2", sizeof(".b2"));
+	return p;
+}
+
 static int
 bad(struct sidecar_entry *e, const char *why)
 {

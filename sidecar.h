@@ -12,6 +12,9 @@
  */
 char *sidecar_line(const unsigned char *digest, size_t len, const char *name, int tagged);
 
+/* FILE's sidecar name, FILE.b2, in a malloc'd string. */
+char *sidecar_path(const char *file);
+
 /*
  * Reading: one line of a digest file (without its '\n'; a trailing '\r' is
  * dropped) into e. A pure function over the buffer, so that it can be fuzzed.

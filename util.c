@@ -1,5 +1,6 @@
 /* util.c: see util.h. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include "util.h"
 
 const char *argv0 = "safepipe";
+int failstatus = EXIT_TOOL;
 
 void
 setprogname_(const char *name)
@@ -45,6 +47,15 @@ vweprintf(const char *fmt, va_list ap)
 }
 
 void
+badoption(char *const argv[])
+{
+	if (optopt)
+		weprintf("-%c: unknown option or missing argument", optopt);
+	else
+		weprintf("%s: unknown option or missing argument", argv[optind - 1]);
+}
+
+void
 weprintf(const char *fmt, ...)
 {
 	va_list ap;
@@ -71,7 +82,7 @@ emalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		eprintf(EXIT_TOOL, "malloc:");
+		eprintf(failstatus, "malloc:");
 	return p;
 }
 
@@ -81,7 +92,7 @@ ecalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (!p)
-		eprintf(EXIT_TOOL, "calloc:");
+		eprintf(failstatus, "calloc:");
 	return p;
 }
 
@@ -91,7 +102,7 @@ estrdup(const char *s)
 	char *p = strdup(s);
 
 	if (!p)
-		eprintf(EXIT_TOOL, "strdup:");
+		eprintf(failstatus, "strdup:");
 	return p;
 }
 
@@ -116,14 +127,14 @@ strtosecs(const char *s, double *out)
 {
 	char *end;
 	double v;
-	const char *p;
 
-	/* Plain decimal only: no hex floats, "inf", "nan" or exponents. */
+	/*
+	 * What flock(1) takes for -w: anything strtod(3) reads whole, so
+	 * " 5", "1e3" and "0x10" too; but a number of seconds, finite and not
+	 * negative ("inf" and "nan" are not), and not beyond about 31 years.
+	 */
 	if (!s || !*s)
 		return -1;
-	for (p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || *p == '.'))
-			return -1;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || *end || end == s || !isfinite(v) || v < 0 || v > 1e9)

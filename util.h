@@ -20,7 +20,13 @@ enum {
 	EXIT_NOTFOUND = 127	/* command not found */
 };
 
-extern const char *argv0;	/* program name for messages, set by setprogname_() */
+extern const char *argv0;
+/*
+ * What the e-functions (emalloc, eprintf's callers that mean "cannot go on")
+ * exit with: each program's own failure status from the table above, set
+ * once in main().
+ */
+extern int failstatus;	/* program name for messages, set by setprogname_() */
 
 void setprogname_(const char *);
 
@@ -28,6 +34,9 @@ void setprogname_(const char *);
  * "prog: " + fmt on stderr; a fmt ending in ':' gets " " + strerror(errno)
  * appended, so that every error site is one line (sbase's eprintf idiom).
  */
+/* After getopt_long(3) returned '?' with opterr = 0: name the bad option. */
+void badoption(char *const argv[]);
+
 void weprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 void vweprintf(const char *, va_list);
 _Noreturn void eprintf(int, const char *, ...) __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "atomic.h"
 #include "digest.h"
+#include "proc.h"
 #include "sidecar.h"
 #include "util.h"
 
@@ -72,8 +74,9 @@ static struct {
 
 static struct {
 	int mode, force, tag, jobs, quiet, status, strict, warn, ignoremissing;
+	int lenset;		/* -l given: with -c, only lines of that length count */
 	size_t len;
-} opt = { WRITE, 0, 0, 0, 0, 0, 0, 0, 0, DIGEST_MAX };
+} opt = { .mode = WRITE, .len = DIGEST_MAX };
 
 static const char usagetext[] =
 	"usage: sumcheck [-f] [-l BITS] [--tag] [-j JOBS] FILE...\n"
@@ -316,24 +319,52 @@ publish(struct atomic *a, const struct job *j, const char *sc)
 	return r;
 }
 
+/*
+ * The sidecar's access is the data file's: its owner and group (we are
+ * root), mode and ACL, so that whoever may not read the data may not read
+ * its digest either, and whoever may not change the data may not change
+ * what vouches for it. Only from a file that is ours or root's; another
+ * user's data gets a sidecar of ours, 0666 & ~umask.
+ */
+static int
+likedata(struct atomic *a, const struct job *j, const char *sc)
+{
+	const char *step = "stat";
+	struct stat st;
+	mode_t um;
+
+	if (fstatat(j->dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_dev == j->dev && st.st_ino == j->ino &&
+	    (st.st_uid == 0 || st.st_uid == geteuid())) {
+		if (atomic_copyattrs(a, -1, j->name, &st,
+		    ATOMIC_OWNER | ATOMIC_MODE | ATOMIC_ACL, &step) == 0)
+			return 0;
+		weprintf("%s: cannot give it %s's %s:", sc, j->show, step);
+		return -1;
+	}
+	um = umask(0);
+	umask(um);
+	if (fchmod(a->fd, 0666 & ~um) == 0)
+		return 0;
+	weprintf("%s: chmod:", sc);
+	return -1;
+}
+
 /* Publish the sidecar in one step; 0, or -1 after saying why. */
 static int
 writesidecar(const struct job *j, const char *sc)
 {
 	struct atomic a;
-	struct stat st;
 	char *line;
-	int keep, r = -1;
+	int r = -1;
 
-	/* -f keeps a replaced sidecar's mode, as an editor keeps a file's. */
-	keep = opt.force && stat(sc, &st) == 0 && S_ISREG(st.st_mode);
-	if (atomic_open(&a, sc, 0666) < 0) {
+	if (atomic_open(&a, sc, 0600) < 0) {
 		weprintf("%s: create:", sc);
 		return -1;
 	}
 	line = sidecar_line(j->got, j->len, basename_(j->name), opt.tag);
-	if (keep && fchmod(a.fd, st.st_mode & 07777) < 0)
-		weprintf("%s: chmod:", sc);
+	if (likedata(&a, j, sc) < 0)
+		;
 	else if (writeall(a.fd, line, strlen(line)) < 0)
 		weprintf("%s: write:", sc);
 	else if (atomic_sync(&a) < 0)
@@ -360,7 +391,7 @@ writemode(int argc, char **argv)
 			usage(EXIT_UNSURE);
 		}
 		j = newjob(AT_FDCWD, argv[i], estrdup(argv[i]), opt.len);
-		sc = catstr(argv[i], ".b2");
+		sc = sidecar_path(argv[i]);
 		/* Refuse early, and again at publication, which is atomic. */
 		if (!opt.force && lstat(sc, &st) == 0)
 			j->skip = 1;
@@ -369,7 +400,7 @@ writemode(int argc, char **argv)
 	startpool();
 	for (i = 0; i < pool.njobs; i++) {
 		j = waitjob(i);
-		sc = catstr(j->name, ".b2");
+		sc = sidecar_path(j->name);
 		if (j->skip) {
 			weprintf("%s: exists; not replaced (use -f)", sc);
 			bad = 1;
@@ -390,7 +421,7 @@ writemode(int argc, char **argv)
 }
 
 static int
-printmode(int argc, char **argv)
+printmode(int argc, char **argv, int stdinclosed)
 {
 	static char dash[] = "-";
 	static char *stdinonly[] = { dash, NULL };
@@ -403,9 +434,16 @@ printmode(int argc, char **argv)
 		argc = 1;
 		argv = stdinonly;
 	}
-	for (i = 0; i < (size_t)argc; i++)
-		newjob(strcmp(argv[i], "-") ? AT_FDCWD : -1, argv[i],
-		    estrdup(argv[i]), opt.len);
+	for (i = 0; i < (size_t)argc; i++) {
+		j = newjob(strcmp(argv[i], "-") ? AT_FDCWD : -1, argv[i],
+		    estrdup(strcmp(argv[i], "-") ? argv[i] : "standard input"), opt.len);
+		/* A closed stdin reopened on /dev/null would hash as empty. */
+		if (j->dirfd == -1 && stdinclosed) {
+			j->skip = 1;
+			j->res = H_READ;
+			j->err = EBADF;
+		}
+	}
 	startpool();
 	for (i = 0; i < pool.njobs; i++) {
 		j = waitjob(i);
@@ -463,37 +501,49 @@ endswith(const char *s, const char *suffix)
 }
 
 /*
- * Which file holds the digests for an operand: a name ending in ".b2" is a
- * digest file; so is any other file without a FILE.b2 beside it (a manifest
- * such as B2SUMS), unless its first line is not a digest line, when it is a
- * data file whose sidecar is missing. *guess is set in that last case.
+ * What an operand of -c is. "-": a digest list on standard input, its
+ * names relative to the current directory. A name ending in ".b2": a
+ * digest file, whose lines name the files to check. FILE with a FILE.b2
+ * beside it: a data file, checked against its sidecar, whatever name the
+ * sidecar gives it (renamed and dated copies keep their sidecar's text):
+ * the verdict is about FILE's bytes and names FILE. Anything else: a
+ * manifest (B2SUMS), unless its first line is not a digest line, when it
+ * is a data file whose sidecar is missing.
  */
+enum { OP_LIST, OP_DATA, OP_GUESS, OP_STDIN };
+
 static char *
-digestpath(const char *operand, int *guess)
+digestpath(const char *operand, int *kind)
 {
 	struct stat st;
 	char *sc;
 
-	*guess = 0;
+	if (strcmp(operand, "-") == 0) {
+		*kind = OP_STDIN;
+		return estrdup("standard input");
+	}
+	*kind = OP_LIST;
 	if (endswith(operand, ".b2"))
 		return estrdup(operand);
-	sc = catstr(operand, ".b2");
-	if (stat(sc, &st) == 0 || errno != ENOENT)
+	sc = sidecar_path(operand);
+	if (lstat(sc, &st) == 0 || errno != ENOENT) {
+		*kind = OP_DATA;
 		return sc;
+	}
 	free(sc);
-	*guess = 1;
+	*kind = OP_GUESS;
 	return estrdup(operand);
 }
 
-/* The operand's directory, and the prefix its names are shown with. */
+/* The directory names in a digest file are relative to, and the prefix they are shown with. */
 static int
-opendir_(const char *path, char **prefix)
+namesdir(const char *path, int kind, char **prefix)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir;
 	int fd;
 
-	if (!slash) {
+	if (!slash || kind == OP_STDIN) {
 		*prefix = estrdup("");
 		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
@@ -545,25 +595,64 @@ nextline(struct reader *rd, char *line, size_t *n)
 	}
 }
 
-/* Read one digest file into jobs; its lines are vouched for by group g. */
+/*
+ * The one line of a sidecar that speaks for data file `file`: its only
+ * digest line, or the one among several that names file's last component.
+ * 0, or -1 after saying why (as "could not tell").
+ */
+static int
+pickline(struct group *g, const char *file, struct sidecar_entry *lines, size_t n,
+    size_t *pick)
+{
+	const char *base = strrchr(file, '/');
+	size_t i, found = n;
+
+	base = base ? base + 1 : file;
+	if (n == 1) {
+		*pick = 0;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(lines[i].name, base) == 0)
+			found = found == n ? i : n + 1;
+	if (found < n) {
+		*pick = found;
+		return 0;
+	}
+	if (!opt.status)
+		weprintf("%s: lists %zu files, %s for %s", g->path, n,
+		    found == n ? "none" : "more than one", file);
+	return -1;
+}
+
+/*
+ * Read one digest file into jobs; its lines are vouched for by group g.
+ * For a data-file operand its lines are kept aside, and the one that
+ * speaks for the operand becomes a job for the operand itself.
+ */
 static void
-readgroup(struct group *g, const char *operand)
+readgroup(struct group *g, const char *operand, int stdinclosed)
 {
 	static struct reader rd;
-	struct sidecar_entry e;
+	struct sidecar_entry e, *kept = NULL;
 	char *line, *prefix = NULL;
-	size_t n;
+	size_t n, nkept = 0, pick, i;
 	unsigned long lineno = 0, firstbad = 0;
 	const char *firstwhy = NULL;
-	int guess, seen = 0, r, got;
+	int kind, seen = 0, r, got;
 
-	g->path = digestpath(operand, &guess);
+	g->path = digestpath(operand, &kind);
 	g->first = pool.njobs;
-	g->dirfd = opendir_(g->path, &prefix);
+	g->dirfd = namesdir(g->path, kind, &prefix);
 	rd.fd = -1;
 	rd.off = rd.len = 0;
-	if (g->dirfd < 0 || (rd.fd = open(g->path,
-	    O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+	if (kind == OP_STDIN && stdinclosed)
+		errno = EBADF;
+	else if (g->dirfd >= 0 && kind == OP_STDIN)
+		rd.fd = STDIN_FILENO;
+	else if (g->dirfd >= 0)
+		rd.fd = open(g->path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (rd.fd < 0) {
 		if (!opt.status)
 			weprintf("%s: open:", g->path);
 		g->failed = 1;
@@ -578,7 +667,7 @@ readgroup(struct group *g, const char *operand)
 		r = sidecar_parse(line, n, &e);
 		if (r == 0)
 			continue;
-		if (r < 0 && guess && !seen) {
+		if (r < 0 && kind == OP_GUESS && !seen) {
 			/* Most likely a data file: do not read on through it. */
 			if (!opt.status)
 				weprintf("%s: no sidecar %s.b2, and not a digest file (line %lu: %s)",
@@ -587,6 +676,10 @@ readgroup(struct group *g, const char *operand)
 			break;
 		}
 		seen = 1;
+		if (r > 0 && opt.lenset && e.len != opt.len) {
+			r = -1;
+			e.why = "not of the length -l asks for";
+		}
 		if (r < 0) {
 			g->nbad++;
 			if (!firstbad) {
@@ -597,6 +690,14 @@ readgroup(struct group *g, const char *operand)
 				badline(g, lineno, e.why);
 			continue;
 		}
+		if (kind == OP_DATA) {
+			kept = realloc(kept, (nkept + 1) * sizeof(*kept));
+			if (!kept)
+				eprintf(failstatus, "realloc:");
+			kept[nkept] = e;
+			kept[nkept++].name = estrdup(e.name);
+			continue;
+		}
 		memcpy(newjob(g->dirfd, e.name, catstr(prefix, e.name),
 		    e.len)->want, e.digest, e.len);
 	}
@@ -605,7 +706,18 @@ readgroup(struct group *g, const char *operand)
 			weprintf("%s: read:", g->path);
 		g->failed = 1;
 	}
-	close(rd.fd);
+	if (kind == OP_DATA && nkept > 0 && !g->failed) {
+		if (pickline(g, operand, kept, nkept, &pick) < 0)
+			g->failed = 1;
+		else
+			memcpy(newjob(AT_FDCWD, operand, estrdup(operand),
+			    kept[pick].len)->want, kept[pick].digest, kept[pick].len);
+	}
+	for (i = 0; i < nkept; i++)
+		free(kept[i].name);
+	free(kept);
+	if (rd.fd != STDIN_FILENO)
+		close(rd.fd);
 	free(line);
 	free(e.name);
 	free(prefix);
@@ -686,13 +798,13 @@ report(struct group *g)
 }
 
 static int
-checkmode(int argc, char **argv)
+checkmode(int argc, char **argv, int stdinclosed)
 {
 	struct group *g = ecalloc((size_t)argc, sizeof(*g));
 	int i, r, worst = 0;
 
 	for (i = 0; i < argc; i++)
-		readgroup(&g[i], argv[i]);
+		readgroup(&g[i], argv[i], stdinclosed);
 	startpool();
 	for (i = 0; i < argc; i++) {
 		r = report(&g[i]);
@@ -712,50 +824,85 @@ checkmode(int argc, char **argv)
 	return worst;
 }
 
-static void
-onsignal(int sig)
+/* Options that belong to one mode only, and which mode that is. */
+static int
+misfit(const char *what, const char *mode)
 {
-	atomic_cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
+	weprintf("%s: only with %s", what, mode);
+	return 1;
+}
+
+static int
+badcombination(int argc, const char *onlycheck, const char *onlywrite, int jflag)
+{
+	if (opt.mode < 0) {
+		weprintf("-c and -p: choose one");
+		return 1;
+	}
+	if (opt.quiet && opt.status) {
+		weprintf("-q and --status: choose one");
+		return 1;
+	}
+	if (onlycheck && opt.mode != CHECK)
+		return misfit(onlycheck, "-c");
+	if (onlywrite && opt.mode == CHECK)
+		return misfit(onlywrite, "writing or printing digests, not with -c");
+	if (opt.mode == PRINT && opt.force)
+		return misfit("-f", "writing sidecars, not with -p");
+	if (opt.mode == PRINT && jflag)
+		return misfit("-j", "-c or writing sidecars, not with -p");
+	if (opt.mode != PRINT && argc == 0) {
+		weprintf("no FILE given");
+		return 1;
+	}
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
+	enum {
+		OPT_IGNOREMISSING = CHAR_MAX + 1, OPT_STATUS, OPT_STRICT, OPT_TAG,
+		OPT_VERSION, OPT_WARN
+	};
 	static const struct option longopts[] = {
 		{ "check", no_argument, NULL, 'c' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "ignore-missing", no_argument, NULL, 'M' },
+		{ "ignore-missing", no_argument, NULL, OPT_IGNOREMISSING },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "length", required_argument, NULL, 'l' },
 		{ "print", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "status", no_argument, NULL, 'S' },
-		{ "strict", no_argument, NULL, 'T' },
-		{ "tag", no_argument, NULL, 'G' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "warn", no_argument, NULL, 'W' },
+		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "tag", no_argument, NULL, OPT_TAG },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "warn", no_argument, NULL, OPT_WARN },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *onlycheck = NULL, *onlywrite = NULL;
 	long long n;
-	int c, writeonly = 0, checkonly = 0, jflag = 0;
+	int c, closed, jflag = 0;
 
+	closed = proc_init();
 	setprogname_(argv[0]);
+	failstatus = EXIT_UNSURE;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "cfhj:l:pq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opt.mode = opt.mode == PRINT ? -1 : CHECK; break;
 		case 'p': opt.mode = opt.mode == CHECK ? -1 : PRINT; break;
-		case 'f': opt.force = 1; writeonly |= 1; break;
-		case 'G': opt.tag = 1; writeonly |= 2; break;
+		case 'f': opt.force = 1; break;
+		case OPT_TAG: opt.tag = 1; onlywrite = "--tag"; break;
 		case 'l':
+			/* As b2sum 9.4: the last -l counts. */
 			if (strtonum_(optarg, 8, 512, &n) < 0 || n % 8) {
 				weprintf("-l %s: BITS must be a multiple of 8 from 8 to 512", optarg);
 				usage(EXIT_UNSURE);
 			}
 			opt.len = (size_t)n / 8;
-			writeonly |= 2;
+			opt.lenset = 1;
 			break;
 		case 'j':
 			if (strtonum_(optarg, 1, 1024, &n) < 0) {
@@ -765,37 +912,35 @@ main(int argc, char **argv)
 			opt.jobs = (int)n;
 			jflag = 1;
 			break;
-		case 'q': opt.quiet = 1; checkonly = 1; break;
-		case 'S': opt.status = 1; checkonly = 1; break;
-		case 'T': opt.strict = 1; checkonly = 1; break;
-		case 'W': opt.warn = 1; checkonly = 1; break;
-		case 'M': opt.ignoremissing = 1; checkonly = 1; break;
+		case 'q': opt.quiet = 1; onlycheck = "-q"; break;
+		case OPT_STATUS: opt.status = 1; onlycheck = "--status"; break;
+		case OPT_STRICT: opt.strict = 1; onlycheck = "--strict"; break;
+		case OPT_WARN: opt.warn = 1; onlycheck = "--warn"; break;
+		case OPT_IGNOREMISSING: opt.ignoremissing = 1; onlycheck = "--ignore-missing"; break;
 		case 'h': usage(0);
-		case 'V':
+		case OPT_VERSION:
 			puts("sumcheck " VERSION);
 			return fshut(stdout, "<stdout>") < 0 ? EXIT_UNSURE : 0;
-		default: usage(EXIT_UNSURE);
+		default:
+			badoption(argv);
+			usage(EXIT_UNSURE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 
-	if (opt.mode < 0 || (opt.quiet && opt.status) ||
-	    (checkonly && opt.mode != CHECK) ||
-	    (opt.mode == CHECK && writeonly) ||
-	    (opt.mode == PRINT && ((writeonly & 1) || jflag)) ||
-	    (opt.mode != PRINT && argc == 0))
+	if (opt.force && opt.mode == CHECK)
+		onlywrite = "-f";
+	if (badcombination(argc, onlycheck, onlywrite, jflag))
 		usage(EXIT_UNSURE);
 	if (!opt.jobs)
 		opt.jobs = nprocs();
 
-	signal(SIGHUP, onsignal);
-	signal(SIGINT, onsignal);
-	signal(SIGTERM, onsignal);
-
+	proc_catchfatal(atomic_cleanup, NULL);
+	atexit(atomic_cleanup);
 	switch (opt.mode) {
-	case PRINT: return printmode(argc, argv);
-	case CHECK: return checkmode(argc, argv);
+	case PRINT: return printmode(argc, argv, closed & 1);
+	case CHECK: return checkmode(argc, argv, closed & 1);
 	default: return writemode(argc, argv);
 	}
 }

@@ -54,10 +54,14 @@ die()
 # guardlock holds an exclusive flock(2) on the lock file for as long as this
 # script and everything it starts run: a second run (a second crond, a
 # manual run, a slow night overlapping the next) is refused with 75 and a
-# line naming this run's pid, host and start time. GUARDLOCK_FD says that
-# we already run under it.
-if [ -n "$BACKUP_LOCK" ] && [ -z "${GUARDLOCK_FD:-}" ]; then
-	exec guardlock -n "$BACKUP_LOCK" sh "$0" "$@"
+# line naming this run's pid, host and start time. GUARDLOCK_FD proves
+# nothing (any guardlock above us sets it, and it may be closed): this
+# script always goes through guardlock once, which goes straight on when
+# this process already holds that very lock (cron's guardlock line) and
+# takes it otherwise. BACKUP_LOCKED_BY=$$ marks the second pass: guardlock
+# and sh keep the pid across their execs.
+if [ -n "$BACKUP_LOCK" ] && [ "${BACKUP_LOCKED_BY:-}" != "$$" ]; then
+	exec env BACKUP_LOCKED_BY=$$ guardlock -n "$BACKUP_LOCK" sh "$0" "$@"
 fi
 
 case $BACKUP_STREAM in

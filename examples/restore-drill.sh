@@ -36,8 +36,10 @@ die()
 	exit 1
 }
 
-if [ -n "$DRILL_LOCK" ] && [ -z "${GUARDLOCK_FD:-}" ]; then
-	exec guardlock -s -w 3600 "$DRILL_LOCK" sh "$0" "$@"
+# As in backup.sh: guardlock proves the lock is ours (it goes straight on
+# when this process holds it already), DRILL_LOCKED_BY=$$ ends the loop.
+if [ -n "$DRILL_LOCK" ] && [ "${DRILL_LOCKED_BY:-}" != "$$" ]; then
+	exec env DRILL_LOCKED_BY=$$ guardlock -s -w 3600 "$DRILL_LOCK" sh "$0" "$@"
 fi
 
 if [ $# -gt 0 ]; then

@@ -11,6 +11,9 @@
 #   wait_for PATH [SECONDS]        bounded wait for a marker file (default 60 s)
 #   at_exit 'shell code'           run when the script ends, whatever happens
 #   with_shim [SHIM_X=V]... CMD... CMD under tests/shim.so (fault injection)
+#   as_nobody CMD...               CMD as user nobody, the programs on its PATH
+#   nobody_ok                      true if as_nobody can work here (root, a
+#                                  nobody user, $SCRATCH reachable by it)
 #
 # Each script runs in its own scratch directory ($SCRATCH, the cwd), removed
 # at exit. A test body runs in a subshell: its variables do not leak.
@@ -147,6 +150,33 @@ with_shim()
 {
 	env LD_PRELOAD="$TESTS/shim.so" \
 	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}
+
+# Another user: nobody, in group nogroup and no other. It cannot run the
+# programs from a checkout in a private directory (a clone under /root, a
+# mktemp -d), so they are copied once into a directory it may enter.
+_nobody_bin=
+nobody_ok()
+{
+	[ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && need setpriv || return 1
+	chmod 755 "$SCRATCH" &&
+	setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$SCRATCH" || {
+		echo "# $SCRATCH: nobody cannot reach it (set TMPDIR to a public place)"
+		return 1
+	}
+	[ -n "$_nobody_bin" ] && return 0
+	_nobody_bin=$(mktemp -d "${TMPDIR:-/tmp}/safepipe-nobody.XXXXXX") &&
+	at_exit "rm -rf '$_nobody_bin'" &&
+	chmod 755 "$_nobody_bin" &&
+	for _p in guardlock gzsafe sumcheck; do
+		cp "$(command -v $_p)" "$_nobody_bin/" || return 1
+	done
+}
+
+as_nobody()
+{
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    env PATH="$_nobody_bin:$PATH" "$@"
 }
 
 # Marker-file synchronisation: poll, but never longer than the bound.

@@ -62,14 +62,16 @@ test_expect_success 'the command holds the lock: flock(1) cannot take it meanwhi
 	flock -n l true
 '
 
-test_expect_success 'a new lock file is mode 0644 whatever the umask' '
+test_expect_success 'a new lock file is private (0600) whatever the umask; 0644 with --public' '
 	(umask 077 && guardlock new.lock true) &&
-	test "$(stat -c %a new.lock)" = 644 &&
+	test "$(stat -c %a new.lock)" = 600 &&
 	(umask 0 && guardlock new2.lock true) &&
-	test "$(stat -c %a new2.lock)" = 644
+	test "$(stat -c %a new2.lock)" = 600 &&
+	(umask 077 && guardlock --public new3.lock true) &&
+	test "$(stat -c %a new3.lock)" = 644
 '
 
-test_expect_success 'the holder record: pid, start time, host, command line' '
+test_expect_success 'the holder record: pid, start time, host, the command name alone' '
 	guardlock rec.lock sh -c "echo \$\$ >pid; cat rec.lock >during" &&
 	pid=$(cat pid) &&
 	test "$(head -1 during)" = "guardlock holder record 1" &&
@@ -77,7 +79,8 @@ test_expect_success 'the holder record: pid, start time, host, command line' '
 	test_grep "^start [1-9][0-9]*\$" during &&
 	test_grep "^host $(hostname)\$" during &&
 	test_grep "^since [1-9][0-9]*\$" during &&
-	test_grep "^cmd sh -c '"'"'echo \\\$\\\$ >pid; cat rec.lock >during'"'"'\$" during &&
+	test_grep "^cmd sh\$" during &&
+	! grep -q "echo" during &&
 	test "$(stat -c %s rec.lock)" = 1024
 '
 
@@ -95,17 +98,19 @@ test_expect_success 'a shorter record replaces a longer one without a stale tail
 	! grep -q 00000000 rec2.lock
 '
 
-test_expect_success 'a long or binary command line is cut and escaped in the record' '
-	long=$(printf "%02000d" 1) &&
-	guardlock rec3.lock true "$long" "$(printf "a\tb\033c")" &&
+test_expect_success 'a long or binary command name is cut and escaped in the record' '
+	seg=$(printf "%0200d" 1) && long=bin/$seg/$seg/$seg/$seg && mkdir -p "$long" &&
+	long=$long/true && cp /bin/true "$long" &&
+	guardlock rec3.lock "$long" "$(printf "a\tb\033c")" &&
 	test "$(stat -c %s rec3.lock)" = 1024 &&
-	test_grep "^cmd true 0+\.\.\.\$" rec3.lock &&
-	guardlock rec3.lock true "$(printf "a\tb\033c")" &&
-	test_grep "^cmd true '"'"'a\\\\x09b\\\\x1bc'"'"'\$" rec3.lock
+	test_grep "^cmd bin/[0/1]+\.\.\.\$" rec3.lock &&
+	odd=bin/$(printf "a\tb\033c") && cp /bin/true "$odd" &&
+	guardlock rec3.lock "$odd" &&
+	test_grep "^cmd '"'"'bin/a\\\\x09b\\\\x1bc'"'"'\$" rec3.lock
 '
 
 test_expect_success 'a lock file holding other data is locked but never written' '
-	printf "#!/bin/sh\necho my script\n" >self.sh && cp self.sh keep &&
+	printf "#!/bin/sh\necho my script\n" >self.sh && chmod 600 self.sh && cp self.sh keep &&
 	guardlock self.sh sh -c "flock -n self.sh true; echo \$? >st" &&
 	echo 1 >want && test_cmp want st &&
 	test_cmp keep self.sh
@@ -117,7 +122,7 @@ test_expect_success 'shared locks write no record' '
 '
 
 test_expect_success 'a directory as LOCKFILE: locked read-only, nothing written into it' '
-	mkdir d &&
+	mkdir d && chmod 700 d &&
 	guardlock d sh -c "flock -n d true; echo \$? >st; readlink /proc/\$\$/fd/\$GUARDLOCK_FD >which" &&
 	echo 1 >want && test_cmp want st &&
 	echo "$PWD/d" >want && test_cmp want which &&
@@ -148,7 +153,7 @@ test_expect_success 'options after LOCKFILE belong to the command, as in flock(1
 	printf x >want && test_cmp want out
 '
 
-for bad in "-E 256" "-E -1" "-E x" "-w abc" "-w -1" "-w 1e3" "-w inf" "-E"; do
+for bad in "-E 256" "-E -1" "-E x" "-w abc" "-w -1" "-w 1e10" "-w inf" "-w nan" "-w 5s" "-w ''" "-E"; do
 	test_expect_success "bad option '$bad': 125 with usage, the command not run" "
 		test_expect_code 125 guardlock $bad l touch ran >out 2>err &&
 		test ! -e ran && test ! -s out &&
@@ -170,6 +175,11 @@ test_expect_success 'missing operands: 125 with usage (2 with --status, a checke
 	test_expect_code 2 guardlock --status a b 2>err &&
 	test_expect_code 2 guardlock --status -n l 2>err &&
 	test_expect_code 2 guardlock -q --status l 2>err
+'
+
+test_expect_success 'flock(1)'"'"'s spellings: -e for -x; -w as strtod(3) reads it' '
+	guardlock -e l true && guardlock -s -e -n l true &&
+	for w in " 5" 1e3 0x10 .5 5.; do guardlock -w "$w" l true || exit 1; done
 '
 
 test_expect_success 'flock(1) long options are accepted' '

@@ -84,7 +84,7 @@ test_expect_success 'a lock inherited by a descendant: named as such once the pi
 	guardlock l sh -c "(read _ <kid.fifo) & echo \$! >kid.pid; echo \$\$ >parent" &&
 	pid=$(cat parent) &&
 	test_expect_code 75 timeout 20 guardlock -n l true 2>err &&
-	test_grep "^guardlock: l: busy: held by a descendant that inherited it from pid $pid \(sh -c .*, now gone\) on $(hostname) since " err &&
+	test_grep "^guardlock: l: busy: held by a descendant that inherited it from pid $pid \(sh, now gone\) on $(hostname) since " err &&
 	test_expect_code 1 guardlock --status l >out &&
 	test_grep "inherited it from pid $pid " out &&
 	timeout 20 sh -c "echo >kid.fifo" &&
@@ -96,7 +96,7 @@ test_expect_success 'a stale record is not believed: flock(1) holds it now' '
 	test_grep "^cmd true\$" l &&
 	hold f flock l &&
 	test_expect_code 75 timeout 20 guardlock -n l true 2>err &&
-	test_grep "^guardlock: l: busy: held by pid $(cat f.pid) \(flock l sh -c .*\), no holder record\$" err &&
+	test_grep "^guardlock: l: busy: held by pid $(cat f.pid) \(flock l sh -c .*\), no holder record, running since [0-9-]+ [0-9:]+ \([0-9]+s ago\)\$" err &&
 	release f
 '
 
@@ -105,10 +105,10 @@ test_expect_success 'a forged or garbled record is not believed either' '
 	    "guardlock holder record 1\npid 99999999999\nhost h\nsince 1\ncmd x\nend\n" \
 	    "guardlock holder record 1\npid 1\nhost h\033[2J\nsince 1\ncmd x\nend\n" \
 	    "guardlock holder record 1\npid 1\nhost h\nsince 1\ncmd x\n"; do
-		printf "$rec" >forged.lock &&
+		printf "$rec" >forged.lock && chmod 600 forged.lock &&
 		hold f flock forged.lock &&
 		test_expect_code 75 timeout 20 guardlock -n forged.lock true 2>err &&
-		test_grep "^guardlock: forged.lock: busy: held by pid $(cat f.pid) \(flock forged.lock sh -c .*\), no holder record\$" err &&
+		test_grep "^guardlock: forged.lock: busy: held by pid $(cat f.pid) \(flock forged.lock sh -c .*\), no holder record, running since .* ago\)\$" err &&
 		release f || exit 1
 	done
 '
@@ -200,7 +200,7 @@ test_expect_success 'guardlock holds: flock(1) is busy, then gets it when guardl
 '
 
 test_expect_success 'the same on a directory, both ways' '
-	mkdir d &&
+	mkdir d && chmod 700 d &&
 	hold h guardlock d &&
 	test_expect_code 1 timeout 20 flock -n d true &&
 	release h &&
@@ -215,7 +215,7 @@ test_expect_success 'shared locks run side by side, with flock -s too, and block
 	hold s2 guardlock -s -n l &&
 	timeout 20 flock -s -n l true &&
 	test_expect_code 75 timeout 20 guardlock -n l true 2>err &&
-	test_grep "^guardlock: l: busy: held shared by pid ($(cat s1.pid)|$(cat s2.pid)) \(sh -c .*\) and others\$" err &&
+	test_grep "^guardlock: l: busy: held shared by pid ($(cat s1.pid)|$(cat s2.pid)) \(sh -c .*\) and 1 other, running since .* \([0-9]+s ago\)\$" err &&
 	test_expect_code 75 timeout 20 guardlock -x -n l true 2>err &&
 	test_expect_code 1 guardlock --status l >out &&
 	test_grep "^held shared by " out &&
@@ -241,6 +241,32 @@ test_expect_success 'a holder killed with SIGKILL frees the lock at once' '
 	timeout 20 guardlock -n l true
 '
 
+test_expect_success 'a lock this process tree already holds: the nested run goes ahead' '
+	timeout 20 guardlock l sh -c "exec guardlock -n l echo nested" >out 2>err &&
+	echo nested >want && test_cmp want out && test ! -s err &&
+	timeout 20 guardlock l guardlock l true &&
+	timeout 20 guardlock l guardlock -s -n l true &&
+	timeout 20 guardlock -s l guardlock -s -n l true &&
+	timeout 20 flock l guardlock -n l true &&
+	timeout 20 guardlock -v l guardlock -v -n l true 2>err &&
+	test_grep ": l: already held by this process \(descriptor 3\)$" err
+'
+
+test_expect_success 'held shared, asked exclusive by the same process tree: refused, not a deadlock' '
+	rm -f ran &&
+	test_expect_code 125 timeout 20 guardlock -s l guardlock l touch ran 2>err &&
+	test ! -e ran &&
+	test_grep "^guardlock: l: this process already holds it shared \(descriptor 3\): an exclusive lock would wait for itself$" err
+'
+
+test_expect_success 'only a held descriptor on this file counts, not GUARDLOCK_FD or another lock' '
+	test_expect_code 75 timeout 20 guardlock l sh -c "guardlock -n -q l true 3>&-" &&
+	hold h guardlock l &&
+	test_expect_code 75 timeout 20 guardlock other.lock guardlock -n -q l true &&
+	test_expect_code 75 timeout 20 env GUARDLOCK_FD=0 guardlock -n -q l true &&
+	release h
+'
+
 test_expect_success 'lock storm: 50 concurrent -n contenders on a new file, never two inside' '
 	mkdir ready &&
 	i=0 &&
@@ -259,7 +285,7 @@ test_expect_success 'lock storm: 50 concurrent -n contenders on a new file, neve
 	test "$(grep -l "^0\$" st.* | wc -l)" -eq "$(wc -l <entered)" &&
 	test "$(wc -l <entered)" -ge 1 &&
 	test "$(cat st.* | wc -l)" -eq 50 &&
-	test "$(stat -c %a storm.lock)" = 644
+	test "$(stat -c %a storm.lock)" = 600
 '
 
 test_expect_success 'a queue of 20 waiting contenders: no lost update' '
@@ -289,7 +315,7 @@ test_expect_success 'the lock file replaced while a contender waits: it locks th
 		flock -n r.lock true; echo \$? >newcomer" 2>w.err &
 	w=$! &&
 	wait_grep ": r.lock: waiting" w.err &&
-	: >r.new && mv r.new r.lock &&
+	: >r.new && chmod 600 r.new && mv r.new r.lock &&
 	new=$(stat -c %i r.lock) && test "$new" != "$old" &&
 	release h &&
 	wait $w &&
@@ -308,7 +334,7 @@ test_expect_success 'the lock file removed while a contender waits: it creates a
 	release h &&
 	wait $w &&
 	stat -c %i r2.lock >want && test_cmp want got &&
-	test_grep "^cmd sh -c " r2.lock
+	test_grep "^cmd sh$" r2.lock
 '
 
 test_done

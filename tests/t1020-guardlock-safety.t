@@ -1,7 +1,7 @@
 #!/bin/sh
 # guardlock refuses lock files that are not what they seem: symlinks,
-# fifos, sockets, devices, and files planted by another user in a
-# world-writable directory.  Nothing hangs, nothing is touched.
+# fifos, sockets, devices, files planted or open to other users, second
+# names in shared directories.  Nothing hangs, nothing is touched.
 . "$(dirname "$0")/lib.sh"
 need timeout || skip_all 'timeout(1) needed'
 
@@ -61,43 +61,106 @@ test_expect_success '--status of a symlink, fifo or device: 2, without hanging' 
 	test_expect_code 2 timeout 20 guardlock --status /dev/null >out 2>err
 '
 
-# Another user cannot run the tools/valgrind.sh wrapper in its private dir.
+# Who may take part in a lock: only what the caller and root own and keep
+# private, unless --public. Run against user nobody, the attacker.
 if [ "$(command -v guardlock)" != "$TOP/guardlock" ]; then
-	test_skip 'planted lock files' 'guardlock is a wrapper here'
-elif [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	test_skip 'lock files and other users' 'guardlock is a wrapper here'
+elif nobody_ok; then
 	test_expect_success 'a lock file planted by another user in a sticky world-writable dir is refused' '
 		mkdir tmp && chmod 1777 tmp &&
-		echo planted >tmp/x.lock && chown nobody tmp/x.lock && cp tmp/x.lock keep &&
+		as_nobody sh -c "echo planted >tmp/x.lock" && cp tmp/x.lock keep &&
 		test_expect_code 125 timeout 20 guardlock tmp/x.lock touch ran 2>err &&
 		test ! -e ran &&
-		test_grep "^guardlock: tmp/x.lock: owned by uid $(id -u nobody) in world-writable directory tmp: refusing it, its owner could hold it forever or swap it \(use /run/lock\)$" err &&
-		test_cmp keep tmp/x.lock
+		test_grep "^guardlock: tmp/x.lock: owned by uid $(id -u nobody) in tmp, a directory others can write: refusing it, its owner could hold it forever or swap it$" err &&
+		test_expect_code 125 timeout 20 guardlock --public tmp/x.lock touch ran 2>err &&
+		test ! -e ran && test_cmp keep tmp/x.lock
 	'
-	test_expect_success 'the same lock file in a private directory is fine' '
-		mkdir priv && echo planted >priv/x.lock && chown nobody priv/x.lock &&
-		timeout 20 guardlock priv/x.lock true
+	test_expect_success 'another user'"'"'s lock file in a private directory: refused, unless --public' '
+		mkdir priv && echo planted >priv/x.lock && chown nobody priv/x.lock && chmod 600 priv/x.lock &&
+		test_expect_code 125 timeout 20 guardlock priv/x.lock touch ran 2>err &&
+		test ! -e ran &&
+		test_grep "^guardlock: priv/x.lock: owned by uid $(id -u nobody), who could hold it forever: use a lock file of your own, or --public$" err &&
+		timeout 20 guardlock --public priv/x.lock true
 	'
-	test_expect_success 'in a world-writable dir, our own and root'"'"'s lock files are fine' '
-		chmod 755 . && mkdir tmp2 && chmod 1777 tmp2 &&
+	test_expect_success 'a new lock file is private: another user can neither open nor hold it' '
+		mkdir tmp2 && chmod 1777 tmp2 &&
 		timeout 20 guardlock tmp2/new.lock true &&
-		test "$(stat -c %U:%a tmp2/new.lock)" = root:644 &&
-		chown nobody tmp2/new.lock &&
-		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-			sh -c "cd tmp2 && guardlock new.lock true"
+		test "$(stat -c %U:%a tmp2/new.lock)" = root:600 &&
+		test_must_fail as_nobody timeout 20 flock -n tmp2/new.lock true 2>err &&
+		test_grep "Permission denied" err &&
+		test_must_fail as_nobody timeout 20 guardlock -n tmp2/new.lock true &&
+		timeout 20 guardlock -n tmp2/new.lock true
 	'
-	test_expect_success 'an unprivileged user can lock a file it may only read, without a record' '
-		chmod 755 . && mkdir pub && : >pub/ro.lock && chmod 644 pub/ro.lock &&
-		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-			guardlock pub/ro.lock sh -c "flock -n pub/ro.lock true; echo \$?" >out &&
+	test_expect_success 'a lock file others may open is refused with the fix named; private again, it works' '
+		: >open.lock && chmod 644 open.lock &&
+		test_expect_code 125 timeout 20 guardlock -n open.lock touch ran 2>err &&
+		test ! -e ran &&
+		test_grep "^guardlock: open.lock: other users may open it \(mode 0644\) and so hold it forever: chmod go= open.lock, or --public$" err &&
+		chmod 640 open.lock &&
+		test_expect_code 125 timeout 20 guardlock -n open.lock true 2>err &&
+		test_grep "mode 0640" err &&
+		chmod go= open.lock && timeout 20 guardlock -n open.lock true
+	'
+	test_expect_success 'what --public costs: another user can hold the lock and refuse us' '
+		: >pub.lock && chmod 644 pub.lock && mkdir nb && chmod 777 nb &&
+		mkfifo nb/go &&
+		as_nobody timeout 60 flock pub.lock sh -c "touch nb/held; read _ <nb/go" &
+		wait_for nb/held 20 &&
+		test_expect_code 75 timeout 20 guardlock -n --public pub.lock true 2>err &&
+		test_grep "busy: held by pid [0-9]+ \(flock pub.lock sh -c " err &&
+		echo >nb/go && wait
+	'
+	test_expect_success 'an unprivileged user locks a file it may only read with --public, without a record' '
+		mkdir pub && : >pub/ro.lock && chmod 644 pub/ro.lock &&
+		test_expect_code 125 as_nobody guardlock pub/ro.lock true 2>err &&
+		test_grep "other users may open it" err &&
+		as_nobody guardlock --public pub/ro.lock sh -c "flock -n pub/ro.lock true; echo \$?" >out &&
 		echo 1 >want && test_cmp want out &&
 		test ! -s pub/ro.lock
 	'
+	test_expect_success 'a second name (a hard link to a file that is no lock) in a shared dir is refused' '
+		mkdir tmp3 && chmod 1777 tmp3 && : >victim && chmod 600 victim &&
+		ln victim tmp3/h.lock &&
+		test_expect_code 125 timeout 20 guardlock tmp3/h.lock touch ran 2>err &&
+		test ! -e ran && test ! -s victim &&
+		test_grep "^guardlock: tmp3/h.lock: has 2 names in tmp3, a directory others can write: refusing it, it may be a link to a file that is not a lock$" err
+	'
+	test_expect_success 'with a second name in a private dir the lock works, and no record is written' '
+		: >victim2 && chmod 600 victim2 && ln victim2 h2.lock &&
+		timeout 20 guardlock h2.lock true && test ! -s victim2
+	'
+	test_expect_success 'a group-writable directory: a member can plant or swap the lock file' '
+		mkdir grp && chgrp nogroup grp && chmod 2770 grp &&
+		setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c ": >grp/m.lock; chmod 600 grp/m.lock" &&
+		test_expect_code 125 timeout 20 guardlock grp/m.lock touch ran 2>err &&
+		test_grep "owned by uid $(id -u nobody) in grp, a directory others can write" err &&
+		test_expect_code 125 timeout 20 guardlock grp/mine.lock touch ran 2>err &&
+		test_grep "^guardlock: grp/mine.lock: others can write its directory grp and so swap the lock file: use a directory only you can write, or --public$" err &&
+		test ! -e ran
+	'
+	test_expect_success 'the record names the command, never its arguments, and only root reads it' '
+		guardlock rec.lock sh -c "cat rec.lock >during; touch held; read _ <go2" sh --password=hunter2 &
+		rm -f held; mkfifo go2 && wait_for held 20 &&
+		test_grep "^cmd sh$" during && ! grep -q hunter2 during rec.lock &&
+		test_must_fail as_nobody cat rec.lock 2>/dev/null &&
+		echo >go2 && wait
+	'
+	test_expect_success '--status for another user: the holder from /proc, without opening the file' '
+		rm -f held && mkfifo go3 &&
+		guardlock st.lock sh -c "touch held; read _ <go3" &
+		wait_for held 20 &&
+		test_expect_code 1 as_nobody guardlock --status st.lock >out 2>err &&
+		test_grep "^held by pid [0-9]+ \(sh -c .*\), no holder record, running since .* ago\)$" out &&
+		echo >go3 && wait &&
+		as_nobody guardlock --status st.lock >out &&
+		echo free >want && test_cmp want out
+	'
 else
-	test_skip 'planted lock files' 'needs root to chown a file to another user'
+	test_skip 'lock files and other users' 'needs root, user nobody and setpriv'
 fi
 
 test_expect_success 'an existing lock file is never truncated, unlinked or renamed' '
-	echo "#!/bin/sh" >keep.lock && cp keep.lock keep &&
+	echo "#!/bin/sh" >keep.lock && chmod 600 keep.lock && cp keep.lock keep &&
 	ino=$(stat -c %i keep.lock) &&
 	timeout 20 guardlock keep.lock true &&
 	timeout 20 guardlock -s keep.lock true &&

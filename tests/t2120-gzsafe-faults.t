@@ -130,7 +130,7 @@ test_expect_success 'sumcheck -f racing gzsafe: a sidecar only ever vouches for 
 # Mistaking the caller's lock for another commit would stall for the full
 # ten seconds of patience before going ahead: 8 s is the bound.
 test_expect_success 'a lock on the directory itself, held by the caller: no wait for ourselves' '
-	mkdir ld &&
+	mkdir ld && chmod 700 ld &&
 	timeout 8 guardlock -n ld gzsafe --digest ld/out.gz cat small.1 &&
 	gzip -dc ld/out.gz | cmp - small.1 &&
 	(cd ld && b2sum --quiet -c out.gz.b2) &&

@@ -108,4 +108,57 @@ test_expect_success '--tar: a gzip of something that is not tar fails' '
 	grep "^good.gz: FAILED: not a tar archive" out
 '
 
+test_expect_success '--tar: a header summed with signed bytes (old tars), which GNU tar accepts' '
+	mkdir sdir && printf "x" >"sdir/$(printf "\303\251t\303\251")" &&
+	tar cf signed.tar sdir &&
+	python3 - signed.tar <<-\EOF &&
+	import sys
+	f = open(sys.argv[1], "r+b"); data = bytearray(f.read())
+	off, fixed = 0, 0
+	while off + 512 <= len(data) and any(data[off:off + 512]):
+	    h = data[off:off + 512]
+	    h[148:156] = b" " * 8
+	    s = sum(b - 256 if b > 127 else b for b in h)
+	    if s != sum(h):
+	        fixed += 1
+	    h[148:156] = b"%06o\0 " % s
+	    data[off:off + 512] = h
+	    size = int(h[124:136].rstrip(b"\0 ") or b"0", 8)
+	    off += 512 + (size + 511) // 512 * 512
+	assert fixed, "no header with a high byte"
+	f.seek(0); f.write(data)
+	EOF
+	tar tf signed.tar >/dev/null &&
+	gzip -c signed.tar >signed.tgz &&
+	gzsafe -t --tar signed.tgz >out &&
+	echo "signed.tgz: OK" >expect && test_cmp expect out
+'
+
+test_expect_success 'a pipe: /dev/stdin, -, a process substitution, a slow writer' '
+	gzip -c data >p.gz &&
+	gzsafe -t /dev/stdin <p.gz >out && echo "/dev/stdin: OK" >expect && test_cmp expect out &&
+	cat p.gz | gzsafe -t - >out && echo "-: OK" >expect && test_cmp expect out &&
+	cat p.gz | gzsafe -t /dev/stdin >out && echo "/dev/stdin: OK" >expect && test_cmp expect out &&
+	{ head -c 1000 p.gz; sleep 0.3; tail -c +1001 p.gz; } | gzsafe -t - >out &&
+	echo "-: OK" >expect && test_cmp expect out &&
+	head -c 5000 p.gz | test_expect_code 1 gzsafe -t - >out &&
+	test_grep "^-: FAILED: " out
+'
+
+test_expect_success 'a named FIFO with no writer reads as empty: no hang' '
+	mkfifo nofifo &&
+	test_expect_code 1 timeout 20 gzsafe -t nofifo >out &&
+	test_grep "^nofifo: FAILED: " out
+'
+
+test_expect_success 'usage errors are 2 (could not tell) wherever -t stands' '
+	test_expect_code 2 gzsafe --bogus -t good.gz 2>err &&
+	test_grep "^gzsafe: --bogus: unknown option or missing argument$" err &&
+	test_expect_code 2 gzsafe -t --bogus good.gz &&
+	test_expect_code 2 gzsafe -p 0 -t good.gz &&
+	test_expect_code 2 gzsafe -t --digest good.gz 2>err &&
+	test_grep "^gzsafe: -t checks files: compression options do not go with it$" err &&
+	test_expect_code 2 gzsafe -t 2>err && test_grep "^gzsafe: -t: no file to check" err
+'
+
 test_done

@@ -70,9 +70,9 @@ for bits in (128, 512):
 '
 done
 
-test_expect_success 'writing: FILE.b2 beside FILE holds the basename, 0666 & ~umask' '
-	mkdir d && gen_data 100000 1 >d/db.gz &&
-	(umask 027 && sumcheck d/db.gz) &&
+test_expect_success 'writing: FILE.b2 beside FILE holds the basename, and FILE'"'"'s mode' '
+	mkdir d && gen_data 100000 1 >d/db.gz && chmod 640 d/db.gz &&
+	(umask 077 && sumcheck d/db.gz) &&
 	b2sum d/db.gz | sed "s|d/db.gz|db.gz|" >want && test_cmp want d/db.gz.b2 &&
 	test "$(stat -c %a d/db.gz.b2)" = 640 &&
 	(cd d && b2sum -c --strict db.gz.b2) &&
@@ -88,8 +88,8 @@ test_expect_success 'an existing sidecar is not replaced without -f, even a wron
 	test_expect_code 2 sumcheck g 2>err && test -L g.b2
 '
 
-test_expect_success '-f replaces, keeping the old sidecar'"'"'s mode' '
-	echo data >f && echo old >f.b2 && chmod 600 f.b2 &&
+test_expect_success '-f replaces; the sidecar takes the data file'"'"'s mode, not the old sidecar'"'"'s' '
+	echo data >f && chmod 600 f && echo old >f.b2 && chmod 666 f.b2 &&
 	sumcheck -f --tag -l 256 f &&
 	b2sum --tag -l 256 f >want && test_cmp want f.b2 &&
 	test "$(stat -c %a f.b2)" = 600

@@ -163,4 +163,59 @@ test_expect_success 'a FIFO or a directory listed in a manifest: FAILED open or 
 	printf "%s\n" "f/pipe: FAILED open or read" "f/sub: FAILED open or read" >want && test_cmp want out
 '
 
+test_expect_success 'a renamed copy: the verdict is about the operand'"'"'s bytes, and names it' '
+	mkdir r && gen_data 50000 4 >r/db.gz && (cd r && sumcheck db.gz) &&
+	cp r/db.gz r/db.gz.keep && cp r/db.gz.b2 r/db.gz.keep.b2 &&
+	sumcheck -c r/db.gz.keep >out &&
+	echo "r/db.gz.keep: OK" >want && test_cmp want out &&
+	head -c 20000 r/db.gz >r/db.gz.keep &&
+	test_expect_code 1 sumcheck -c r/db.gz.keep >out 2>err &&
+	echo "r/db.gz.keep: FAILED" >want && test_cmp want out &&
+	sumcheck -c r/db.gz >out && echo "r/db.gz: OK" >want && test_cmp want out
+'
+
+test_expect_success 'the renamed copy with the original gone: still its own bytes, not a missing file' '
+	mkdir r2 && gen_data 50000 5 >r2/a && (cd r2 && sumcheck a) &&
+	mv r2/a r2/a.2026 && mv r2/a.b2 r2/a.2026.b2 &&
+	sumcheck -c r2/a.2026 >out && echo "r2/a.2026: OK" >want && test_cmp want out
+'
+
+test_expect_success 'a sidecar that lists several files: the line naming the operand, else 2' '
+	mkdir r3 && echo 1 >r3/x && echo 2 >r3/y && (cd r3 && b2sum x y >x.b2) &&
+	sumcheck -c r3/x >out && echo "r3/x: OK" >want && test_cmp want out &&
+	cp r3/x r3/z && cp r3/x.b2 r3/z.b2 &&
+	test_expect_code 2 sumcheck -c r3/z >out 2>err && test ! -s out &&
+	test_grep "^sumcheck: r3/z\.b2: lists 2 files, none for r3/z$" err
+'
+
+test_expect_success 'a digest file operand still checks the files it names (as b2sum -c)' '
+	sumcheck -c r/db.gz.keep.b2 >out &&
+	echo "r/db.gz: OK" >want && test_cmp want out
+'
+
+test_expect_success '-c -: the digest list on standard input, names from the current directory' '
+	(cd r && b2sum db.gz | sumcheck -c - >../out) &&
+	echo "db.gz: OK" >want && test_cmp want out &&
+	(cd r && b2sum db.gz) | (cd r && b2sum -c -) &&
+	(cd r && printf "%s  ../r/db.gz\n" "$(b2sum db.gz | cut -c1-128)" | test_expect_code 2 sumcheck -c --warn - 2>../err) &&
+	test_grep "standard input: 1: improperly formatted BLAKE2b checksum line: file name with a '"'"'\.\.'"'"' component" err &&
+	echo "0000  db.gz" | (cd r && test_expect_code 1 sumcheck -c - >../out 2>/dev/null)
+'
+
+test_expect_success 'usage mistakes say what is wrong before the usage' '
+	test_expect_code 2 sumcheck -q x 2>err && test_grep "^sumcheck: -q: only with -c$" err &&
+	test_expect_code 2 sumcheck -c --tag x 2>err &&
+	test_grep "^sumcheck: --tag: only with writing or printing digests, not with -c$" err &&
+	test_expect_code 2 sumcheck -c -p x 2>err && test_grep "^sumcheck: -c and -p: choose one$" err &&
+	test_expect_code 2 sumcheck -c 2>err && test_grep "^sumcheck: no FILE given$" err &&
+	test_expect_code 2 sumcheck --bogus x 2>err &&
+	test_grep "^sumcheck: --bogus: unknown option or missing argument$" err
+'
+
+test_expect_success '-l with -c: only digest lines of that length count' '
+	echo one >l1 && echo two >l2 && b2sum -l 256 l1 >L && b2sum l2 >>L &&
+	sumcheck -c -l 256 L >out 2>err && echo "l1: OK" >want && test_cmp want out &&
+	sumcheck -c -l 8 -l 512 L >out && echo "l2: OK" >want && test_cmp want out
+'
+
 test_done

@@ -79,7 +79,8 @@ test_expect_success 'SIGKILL during -f replacement: the old sidecar or the new o
 test_expect_success 'SIGTERM and SIGINT while hashing: no sidecar, no temp' '
 	mkfifo k/pause && cd k && rm -f big.b2 &&
 	for sig in TERM INT HUP; do
-		{ paused big pause sumcheck big & pid=$!; } &&
+		# A background job starts with SIGINT ignored, and keeps it ignored.
+		{ paused big pause env --default-signal=$sig sumcheck big & pid=$!; } &&
 		timeout 20 sh -c "exec 3>pause; kill -$sig $pid" && wait $pid
 		test $? -gt 128 || return 1
 	done &&

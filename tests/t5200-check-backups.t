@@ -35,10 +35,30 @@ test_expect_success 'a lock held past MAX_SECONDS: 3, the holder named; briefly 
 	done &&
 	test_expect_code 3 sh "$CHECK" backups lk 0 >out &&
 	test "$(wc -l <out)" -eq 1 &&
-	test_grep "^lk: held for more than 0s: held by pid $pid \\(sh -c " out &&
+	test_grep "^lk: held for more than 0s: held by pid $pid \\(cat hold\\) on $(hostname) since " out &&
 	: >hold && wait $pid &&
 	sh "$CHECK" backups lk 0 >out && test ! -s out
 '
+
+# A holder that writes no record (shared, flock(1)) is aged by its process.
+for kind in "guardlock -s" "flock -s" "flock"; do
+	test_expect_success "a $kind holder held past MAX_SECONDS: 3 as well" '
+		rm -f held hold && mkfifo hold && chmod 600 lk || exit 1
+		'"$kind"' lk sh -c "touch held; exec cat hold >/dev/null" &
+		pid=$!
+		wait_for held 60 &&
+		i=0 &&
+		until guardlock --status lk | grep -q "([1-9][0-9dhms]* ago)$"; do
+			i=$((i + 1)) && test $i -le 600 || { echo "age never reached 1s"; exit 1; }
+			sleep 0.05
+		done &&
+		test_expect_code 3 sh "$CHECK" backups lk 0 >out &&
+		test "$(wc -l <out)" -eq 1 &&
+		test_grep "^lk: held for more than 0s: held (shared )?by pid [0-9]+ \\(.*\\), .*running since .* ago\\)$" out &&
+		: >hold && wait $pid &&
+		sh "$CHECK" backups lk 0 >out && test ! -s out
+	'
+done
 
 test_expect_success 'no sidecar: 2, unverifiable' '
 	mv backups/b.gz.b2 b.b2 &&

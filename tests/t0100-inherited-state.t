@@ -1,0 +1,162 @@
+#!/bin/sh
+# Whatever state the programs inherit, they keep their promise: closed
+# standard descriptors, an ignored SIGCHLD, signals ignored (nohup) or
+# blocked by the caller, odd umasks, tight limits.
+. "$(dirname "$0")/lib.sh"
+need perl timeout gzip b2sum || skip_all 'perl, timeout, gzip and b2sum needed'
+
+gen_data 300000 7 >data
+echo "last night" | gzip >keep.gz
+
+# sigcall 'PERL' CMD...: run CMD after PERL has set up the signal state;
+# exec(2) keeps ignored signals and the mask, as a job runner's fork does.
+sigcall()
+{
+	_code=$1
+	shift
+	perl -MPOSIX -e "$_code; exec { \$ARGV[0] } @ARGV or exit 127" "$@"
+}
+
+unchanged()
+{
+	cmp keep.gz "$1"
+}
+
+test_expect_success 'SIGCHLD ignored by the caller: a failed producer is still a failure' '
+	cp keep.gz out.gz &&
+	test_expect_code 1 sigcall "\$SIG{CHLD} = q(IGNORE)" \
+	    gzsafe --digest out.gz sh -c "echo half; exit 1" 2>err &&
+	test_grep "^gzsafe: sh exited with status 1; out.gz left unchanged$" err &&
+	unchanged out.gz && test ! -e out.gz.b2 &&
+	test_expect_code 137 sigcall "\$SIG{CHLD} = q(IGNORE)" \
+	    gzsafe --digest out.gz sh -c "echo half; kill -9 \$\$" 2>err &&
+	test_grep "killed by signal 9; out.gz left unchanged$" err &&
+	unchanged out.gz &&
+	sigcall "\$SIG{CHLD} = q(IGNORE)" gzsafe --digest out.gz cat data &&
+	gzip -dc out.gz | cmp - data
+'
+
+test_expect_success 'the producer gets SIGCHLD at its default, not ignored' '
+	sigcall "\$SIG{CHLD} = q(IGNORE)" gzsafe out.gz sh -c "grep ^SigIgn /proc/self/status" &&
+	gzip -dc out.gz >ign &&
+	mask=$(sed "s/SigIgn:[[:space:]]*//" ign) &&
+	test $(( 0x$mask & (1 << 16) )) -eq 0
+'
+
+test_expect_success 'stdout and stderr closed: -v progress never lands in the archive' '
+	gzsafe -v --digest -p 1 out.gz cat data >&- 2>&- &&
+	gzip -t out.gz && gzip -dc out.gz | cmp - data &&
+	b2sum out.gz | sed "s/ .*//" >want && cut -c1-128 out.gz.b2 >got && test_cmp want got &&
+	cat data | gzsafe -v --digest -p 1 out2.gz >&- 2>&- &&
+	gzip -dc out2.gz | cmp - data && gzip -t out2.gz
+'
+
+test_expect_success 'sumcheck with stdout and stderr closed: the sidecar is whole, nothing else written' '
+	cp data d1 && sumcheck d1 >&- 2>&- &&
+	b2sum d1 >want && test_cmp want d1.b2 &&
+	sumcheck -c d1 >&- 2>&-
+'
+
+test_expect_success 'guardlock with 0, 1, 2 closed: the lock descriptor is never one of them' '
+	guardlock l sh -c "echo \$GUARDLOCK_FD >fd; readlink /proc/\$\$/fd/\$GUARDLOCK_FD >which" <&- >&- 2>&- &&
+	test "$(cat fd)" -ge 3 && echo "$PWD/l" >want && test_cmp want which
+'
+
+test_expect_success 'stdin closed: pipe mode refuses, never commits an empty archive' '
+	cp keep.gz out.gz && rm -f out.gz.b2 &&
+	test_expect_code 125 gzsafe --digest out.gz <&- 2>err &&
+	test_grep "^gzsafe: standard input: closed: nothing to compress; out.gz left unchanged$" err &&
+	unchanged out.gz && test ! -e out.gz.b2 &&
+	test_expect_code 2 sumcheck -p <&- >out 2>err && test ! -s out &&
+	test_grep "^sumcheck: standard input: read: Bad file descriptor$" err &&
+	test_expect_code 2 gzsafe -t - <&- >out 2>err && test ! -s out &&
+	test_expect_code 2 sumcheck -c - <&- 2>err
+'
+
+test_expect_success 'wrap mode with stdin closed: the producer gets /dev/null' '
+	gzsafe out.gz sh -c "cat; echo end" <&- && echo end >want &&
+	gzip -dc out.gz >got && test_cmp want got
+'
+
+# The producer tells it is running, then waits for the test.
+cat >slow <<'EOF'
+#!/bin/sh
+cat data
+touch started
+read _ <gate
+echo tail
+EOF
+chmod +x slow
+
+test_expect_success 'nohup: SIGHUP ignored at start stays ignored, for gzsafe and its producer' '
+	rm -f started && mkfifo gate &&
+	{ nohup gzsafe --digest out.gz ./slow >/dev/null 2>err & pid=$!; } &&
+	wait_for started 20 &&
+	kill -HUP $pid && pkill -HUP -P $pid &&
+	echo >gate && wait $pid &&
+	{ cat data; echo tail; } >want && gzip -dc out.gz | cmp - want &&
+	rm gate
+'
+
+test_expect_success 'without nohup SIGHUP ends gzsafe and the producer: 129, nothing committed' '
+	cp keep.gz out.gz && rm -f out.gz.b2 started && mkfifo gate &&
+	{ env --default-signal=HUP gzsafe --digest out.gz ./slow 2>err & pid=$!; } &&
+	wait_for started 20 &&
+	kill -HUP $pid &&
+	{ wait $pid; st=$?; } && test $st -eq 129 &&
+	unchanged out.gz && test ! -e out.gz.b2 &&
+	timeout 5 sh -c "echo >gate" 2>/dev/null; rm -f gate; :
+'
+
+test_expect_success 'nohup sumcheck: SIGHUP does not stop it' '
+	cp data big && mkfifo pause &&
+	# Not with_shim: a function in the background is a subshell, and $! its pid.
+	{ env LD_PRELOAD="$TESTS/shim.so" SHIM_PAUSE_FILE=big SHIM_PAUSE_FIFO=pause \
+	    ASAN_OPTIONS=verify_asan_link_order=0 nohup sumcheck big >/dev/null 2>&1 & pid=$!; } &&
+	timeout 20 sh -c "exec 3>pause; kill -HUP $pid" &&
+	wait $pid && b2sum big >want && test_cmp want big.b2
+'
+
+test_expect_success 'SIGTERM blocked by the caller: gzsafe still dies of it cleanly; the producer keeps the mask' '
+	cp keep.gz out.gz && rm -f out.gz.b2 started && mkfifo gate2 &&
+	cat >slow2 <<-EOF &&
+	#!/bin/sh
+	grep ^SigBlk /proc/self/status >blk
+	touch started
+	read _ <gate2
+	EOF
+	chmod +x slow2 &&
+	{ sigcall "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGTERM))" \
+	    gzsafe --digest out.gz ./slow2 2>err & pid=$!; } &&
+	wait_for started 20 &&
+	kill -TERM $pid &&
+	{ wait $pid; st=$?; } && test $st -eq 143 &&
+	unchanged out.gz && test ! -e out.gz.b2 &&
+	mask=$(sed "s/SigBlk:[[:space:]]*//" blk) &&
+	test $(( 0x$mask & (1 << 14) )) -ne 0 &&
+	timeout 5 sh -c "echo >gate2" 2>/dev/null; ls -A | grep -v "^\." >/dev/null
+'
+
+test_expect_success 'umask 077 and 0: new files as the umask says; lock files private either way' '
+	rm -f n1.gz n2.gz &&
+	(umask 077 && cat data | gzsafe --digest n1.gz && guardlock u1.lock true) &&
+	test "$(stat -c %a n1.gz):$(stat -c %a n1.gz.b2):$(stat -c %a u1.lock)" = 600:600:600 &&
+	(umask 0 && cat data | gzsafe --digest n2.gz && guardlock u2.lock true) &&
+	test "$(stat -c %a n2.gz):$(stat -c %a n2.gz.b2):$(stat -c %a u2.lock)" = 666:666:600
+'
+
+test_expect_success 'too little memory for the threads: a clear line, the producer never started' '
+	cp keep.gz out.gz && rm -f ran &&
+	test_expect_code 125 sh -c "ulimit -v 60000; exec gzsafe -p 64 -b 1024 --digest out.gz touch ran" 2>err &&
+	test_grep "^gzsafe: cannot (allocate|start a thread).*; out.gz left unchanged$" err &&
+	test ! -e ran && unchanged out.gz && test ! -e out.gz.b2
+'
+
+test_expect_success 'too few descriptors: refused with a reason, nothing committed' '
+	cp keep.gz out.gz &&
+	test_expect_code 125 sh -c "ulimit -n 6; exec gzsafe --digest out.gz cat data" 2>err &&
+	test_grep "left unchanged$" err && unchanged out.gz && test ! -e out.gz.b2 &&
+	ls -A | grep "^\.out" >leftover; test ! -s leftover
+'
+
+test_done

@@ -1,0 +1,86 @@
+#!/bin/sh
+# Who may read an archive after gzsafe replaces it: the old file's owner,
+# mode, ACL and user.* attributes carry over, as they do for `gzip > F`,
+# but only from a file that is ours or root's; the sidecar gets exactly
+# the archive's access; -m says the mode alone.
+. "$(dirname "$0")/lib.sh"
+
+gen_data 100000 3 >data
+
+# acl: setfacl and getfacl, and a filesystem here that keeps ACLs.
+if need setfacl getfacl && : >probe && setfacl -m u:nobody:r probe 2>/dev/null; then
+	test_expect_success 'an ACL and a user xattr carry over to the replacement' '
+		echo old | gzip >a.gz && chmod 640 a.gz && setfacl -m u:nobody:r a.gz &&
+		getfacl --omit-header a.gz >want &&
+		if need setfattr getfattr; then setfattr -n user.origin -v nightly a.gz; fi &&
+		gzsafe --digest a.gz cat data &&
+		gzip -dc a.gz | cmp - data &&
+		getfacl --omit-header a.gz >got && test_cmp want got &&
+		if need getfattr; then
+			test "$(getfattr --only-values -n user.origin a.gz)" = nightly
+		fi
+	'
+	test_expect_success 'the sidecar gets the archive'"'"'s ACL and mode, not its own old ones' '
+		getfacl --omit-header a.gz >want &&
+		getfacl --omit-header a.gz.b2 >got && test_cmp want got &&
+		test "$(stat -c %a a.gz.b2)" = "$(stat -c %a a.gz)" &&
+		chmod 666 a.gz.b2 && setfacl -b a.gz.b2 &&
+		gzsafe --digest a.gz cat data &&
+		getfacl --omit-header a.gz.b2 >got && test_cmp want got
+	'
+	test_expect_success '-m sets exactly that mode: the old ACL does not come back' '
+		gzsafe -m 600 a.gz cat data &&
+		test "$(stat -c %a a.gz)" = 600 &&
+		! getfacl --omit-header a.gz | grep -q "^user:nobody"
+	'
+else
+	test_skip 'ACLs' 'no setfacl, or no ACLs on this filesystem'
+fi
+
+test_expect_success 'the owner, group and mode of a replaced file of ours carry over' '
+	echo old | gzip >o.gz && chmod 604 o.gz &&
+	gzsafe --digest o.gz cat data &&
+	test "$(stat -c %a o.gz)" = 604 && test "$(stat -c %a o.gz.b2)" = 604
+'
+
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
+	test_expect_success 'as root, a root:group file keeps its group' '
+		echo old | gzip >g.gz && chgrp nogroup g.gz && chmod 640 g.gz &&
+		gzsafe --digest g.gz cat data &&
+		test "$(stat -c %U:%G:%a g.gz)" = root:nogroup:640 &&
+		test "$(stat -c %U:%G:%a g.gz.b2)" = root:nogroup:640
+	'
+	test_expect_success 'a file planted by another user: its owner and mode are not copied' '
+		echo planted | gzip >p.gz && chown nobody:nogroup p.gz && chmod 666 p.gz &&
+		echo planted >p.gz.b2 && chown nobody:nogroup p.gz.b2 && chmod 666 p.gz.b2 &&
+		(umask 077 && gzsafe --digest p.gz cat data) &&
+		test "$(stat -c %U:%a p.gz)" = root:600 &&
+		test "$(stat -c %U:%a p.gz.b2)" = root:600 &&
+		gzip -dc p.gz | cmp - data
+	'
+	test_expect_success '-N -m 600: a planted sidecar does not keep its owner or mode either' '
+		echo planted >q.gz.b2 && chown nobody q.gz.b2 && chmod 666 q.gz.b2 &&
+		gzsafe -N -m 600 --digest q.gz cat data &&
+		test "$(stat -c %U:%a q.gz):$(stat -c %U:%a q.gz.b2)" = root:600:root:600
+	'
+else
+	test_skip 'owners' 'needs root, user nobody and group nogroup'
+fi
+
+test_expect_success 'a sidecar name that cannot be replaced is refused before the producer runs' '
+	rm -f ran && mkdir s.gz.b2 &&
+	test_expect_code 125 gzsafe --digest s.gz touch ran 2>err &&
+	test ! -e ran && test ! -e s.gz &&
+	test_grep "^gzsafe: s.gz.b2: is a directory$" err &&
+	rmdir s.gz.b2 && ln -s elsewhere s.gz.b2 &&
+	test_expect_code 125 gzsafe --digest s.gz touch ran 2>err &&
+	test ! -e ran && test ! -e elsewhere &&
+	test_grep "^gzsafe: s.gz.b2: is a symbolic link; refusing to replace it$" err
+'
+
+test_expect_success 'an empty OUTPUT name is a usage error, named' '
+	test_expect_code 125 gzsafe "" true 2>err &&
+	test_grep "^gzsafe: OUTPUT is an empty name$" err
+'
+
+test_done
