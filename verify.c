@@ -81,7 +81,7 @@ static struct {
 static const char usagetext[] =
 	"usage: sumcheck [-f] [-l BITS] [--tag] [-j JOBS] FILE...\n"
 	"       sumcheck -p [-l BITS] [--tag] [FILE | -]...\n"
-	"       sumcheck -c [-j JOBS] [-q | --status] [--strict] [--warn] [--ignore-missing] FILE...\n";
+	"       sumcheck -c [-j JOBS] [-l BITS] [-q | --status] [--strict] [--warn] [--ignore-missing] FILE | -...\n";
 
 static _Noreturn void
 usage(int status)

@@ -14,7 +14,7 @@
 # Run it under guardlock from cron (see backup.cron), or set BACKUP_LOCK and
 # it takes the lock itself:
 #
-#	0 0 * * * root guardlock -n /run/lock/backup.lock sh /usr/local/sbin/backup.sh
+#	0 0 * * * root guardlock -n /run/backup.lock sh /usr/local/sbin/backup.sh
 #
 # Every variable below may be set in the environment. Silent on success; on
 # any failure one line on stderr (cron mails it) and a non-zero exit: the

@@ -1,7 +1,7 @@
 #!/bin/sh
 # restore-drill.sh: prove that the newest backup restores, end to end.
 #
-#	guardlock -s -w 3600 /run/lock/backup.lock sh restore-drill.sh [ARCHIVE]
+#	guardlock -s -w 3600 /run/backup.lock sh restore-drill.sh [ARCHIVE]
 #
 # A backup nobody has restored is a hope. This checks the newest archive in
 # BACKUP_DIR (or ARCHIVE) the whole way: its digest (sumcheck -c), its gzip
