@@ -512,8 +512,8 @@ class Checker:
                       label, model, n + 1, states, len(distinct), bad, temps))
             total += states
             violations += bad
-        print("crashcheck: %s: %d operations, exit 0 after %s, window %s, "
-              "%d states, %d violations (seed %s)" % (
+        print("crashcheck: %s: all models: %d operations, exit 0 after %s, "
+              "window %s: %d states, %d violations (seed %s)" % (
                   label, len(self.ops),
                   "?" if self.exited is None else self.exited,
                   "%d..%d" % (self.window.start, self.window.stop - 1)

@@ -41,11 +41,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The daemon ends once the mount is gone; its log is complete only then.
+# The daemon ends once the mount is gone. Its parent has exited, so it may
+# stay a zombie until init reaps it: that is gone enough.
 gone()
 {
 	_i=0
-	while kill -0 "$1" 2>/dev/null; do
+	while [ -e "/proc/$1" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; do
 		_i=$((_i + 1))
 		[ $_i -gt 200 ] && { echo "powercut: crashfs $1 did not end" >&2; return 1; }
 		sleep 0.05
