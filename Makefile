@@ -73,7 +73,7 @@ FUSE_CFLAGS = `$(PKG_CONFIG) --cflags fuse3`
 FUSE_LIBS = `$(PKG_CONFIG) --libs fuse3`
 tests/crashfs/crashfs: tests/crashfs/crashfs.c
 	@if $(PKG_CONFIG) --exists fuse3; then \
-		echo "$(CC) ... -o $@ tests/crashfs/crashfs.c"; \
+		echo "$(CC) -o $@ tests/crashfs/crashfs.c $(FUSE_LIBS)"; \
 		$(CC) $(WARN) $(WERROR) -D_GNU_SOURCE -O2 -g $(FUSE_CFLAGS) -o $@ \
 			tests/crashfs/crashfs.c $(FUSE_LIBS); \
 	else \
@@ -99,7 +99,14 @@ analyze:
 	for f in $(OBJ:.o=.c); do \
 		gcc -fanalyzer $(SP_CPPFLAGS) $(PKG_CFLAGS) $(WARN) -Werror -c -o /dev/null $$f || exit 1; \
 	done
-	shellcheck tests/lib.sh tests/*.t tests/fuzz/run.sh bench/*.sh tools/*.sh examples/*.sh .ci/run
+	if $(PKG_CONFIG) --exists fuse3; then \
+		cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+			--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
+			$(FUSE_CFLAGS) tests/crashfs/crashfs.c && \
+		gcc -fanalyzer -D_GNU_SOURCE $(FUSE_CFLAGS) $(WARN) -Werror -c -o /dev/null \
+			tests/crashfs/crashfs.c; \
+	fi
+	shellcheck tests/lib.sh tests/*.t tests/fuzz/run.sh tests/crashfs/*.sh bench/*.sh tools/*.sh examples/*.sh .ci/run
 
 # The programs under valgrind memcheck for a representative subset of tests.
 valgrind: all
