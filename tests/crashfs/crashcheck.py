@@ -95,6 +95,7 @@ class Op:
         self.size = kw.get("size", 0)
         self.changes = kw.get("changes", ())
         self.text = kw.get("text", "")
+        self.cut = None
 
     def metadata(self):
         return self.kind in ("name", "truncate", "attr")
@@ -107,12 +108,13 @@ class Op:
 
     def pieces(self):
         """A write cut at block boundaries: the parts a crash may tear."""
-        out, at, end = [], self.off, self.off + len(self.data)
-        while at < end:
-            nxt = min(end, (at // BLOCK + 1) * BLOCK)
-            out.append((at, self.data[at - self.off:nxt - self.off]))
-            at = nxt
-        return out
+        if self.cut is None:
+            self.cut, at, end = [], self.off, self.off + len(self.data)
+            while at < end:
+                nxt = min(end, (at // BLOCK + 1) * BLOCK)
+                self.cut.append((at, self.data[at - self.off:nxt - self.off]))
+                at = nxt
+        return self.cut
 
 
 class Tree:
