@@ -31,7 +31,9 @@ at_exit unmount_all
 
 need python3 fusermount3 b2sum gzip || skip_all "python3, fusermount3, b2sum or gzip missing"
 [ -x "$CF/crashfs" ] || skip_all "tests/crashfs/crashfs not built (no libfuse3-dev)"
-[ -c /dev/fuse ] && [ -r /dev/fuse ] && [ -w /dev/fuse ] || skip_all "no usable /dev/fuse"
+if ! [ -c /dev/fuse ] || ! [ -r /dev/fuse ] || ! [ -w /dev/fuse ]; then
+	skip_all "no usable /dev/fuse"
+fi
 mkdir -p probe/back probe/mnt
 probe=$("$CF/crashfs" probe/back probe/mnt probe/ops 2>probe/err) ||
 	skip_all "cannot mount a FUSE filesystem here: $(head -1 probe/err)"

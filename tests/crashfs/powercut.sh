@@ -11,7 +11,7 @@
 # check), or 2 if CMD did not exit 0. The mount is gone on every way out.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-samples=8 seed=1 label= name=db.gz
+samples=8 seed=1 label='' name=db.gz
 while getopts n:s:l:N: opt; do
 	case $opt in
 	n) samples=$OPTARG ;;
@@ -35,7 +35,7 @@ cleanup()
 {
 	[ -n "$mounted" ] && { timeout 10 fusermount3 -u -z "$dir/mnt" 2>/dev/null || umount -l "$dir/mnt"; }
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	mounted= pid=
+	mounted='' pid=''
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -53,7 +53,7 @@ gone()
 	done
 }
 
-rm -rf "$dir/init" "$dir/mnt" "$dir/ops" "$dir/ops.data"
+rm -rf "${dir:?}/init" "${dir:?}/mnt" "${dir:?}/ops" "${dir:?}/ops.data"
 cp -a "$dir/back" "$dir/init" && mkdir "$dir/mnt" || exit 2
 pid=$("$here/crashfs" "$dir/back" "$dir/mnt" "$dir/ops" 2>"$dir/crashfs.err") || {
 	echo "powercut: cannot mount crashfs:" >&2
