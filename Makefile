@@ -72,8 +72,7 @@ tests/shim.so: tests/shim.c
 FUSE_CFLAGS = `$(PKG_CONFIG) --cflags fuse3`
 FUSE_LIBS = `$(PKG_CONFIG) --libs fuse3`
 tests/crashfs/crashfs: tests/crashfs/crashfs.c
-	@if $(PKG_CONFIG) --exists fuse3; then \
-		echo "$(CC) -o $@ tests/crashfs/crashfs.c $(FUSE_LIBS)"; \
+	if $(PKG_CONFIG) --exists fuse3; then \
 		$(CC) $(WARN) $(WERROR) -D_GNU_SOURCE -O2 -g $(FUSE_CFLAGS) -o $@ \
 			tests/crashfs/crashfs.c $(FUSE_LIBS); \
 	else \
