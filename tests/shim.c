@@ -21,8 +21,21 @@
  * prefers; and it appends to FILE the name of each function when it is
  * first called for real work (its fifth call).  So a test can run every
  * implementation and see which ran.
+ *
+ * SHIM_NO_DIRSYNC=1: fsync(2) and fdatasync(2) of a directory do nothing
+ * and succeed, as a commit protocol that forgot to persist the rename.
+ *
+ * SHIM_FSYNC_AFTER_RENAME=1: fsync(2) and fdatasync(2) of a regular file
+ * succeed at once and are done for real only after the next successful
+ * rename (rename, renameat, renameat2), as a protocol that renames the
+ * file into place before its data is durable. The descriptor must still be
+ * open then; both programs keep it open until the commit is over.
+ *
+ * Both are the deliberately broken protocols that the power-cut test
+ * (t2130, tests/crashfs) must catch.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -175,4 +188,101 @@ int
 blake2b_update_ref(void *st, const void *in, size_t n)
 {
 	return b2(1, st, in, n);
+}
+
+/* Deferred syncs of SHIM_FSYNC_AFTER_RENAME; mu guards both. */
+#define NDEFER 16
+static struct { int fd, data; } defer[NDEFER];
+static int ndefer;
+
+static int
+realsync(int fd, int data)
+{
+	static int (*real[2])(int);
+
+	if (!real[data])
+		real[data] = (int (*)(int))dlsym(RTLD_NEXT, data ? "fdatasync" : "fsync");
+	return real[data](fd);
+}
+
+static int
+sync1(int fd, int data)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && getenv("SHIM_NO_DIRSYNC"))
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    getenv("SHIM_FSYNC_AFTER_RENAME")) {
+		pthread_mutex_lock(&mu);
+		if (ndefer < NDEFER) {
+			defer[ndefer].fd = fd;
+			defer[ndefer].data = data;
+			ndefer++;
+			pthread_mutex_unlock(&mu);
+			return 0;
+		}
+		pthread_mutex_unlock(&mu);
+	}
+	return realsync(fd, data);
+}
+
+int
+fsync(int fd)
+{
+	return sync1(fd, 0);
+}
+
+int
+fdatasync(int fd)
+{
+	return sync1(fd, 1);
+}
+
+/* After a rename that succeeded: the syncs that should have come before it. */
+static int
+renamed(int r)
+{
+	int e = errno, i;
+
+	if (r == 0) {
+		pthread_mutex_lock(&mu);
+		for (i = 0; i < ndefer; i++)
+			realsync(defer[i].fd, defer[i].data);
+		ndefer = 0;
+		pthread_mutex_unlock(&mu);
+	}
+	errno = e;
+	return r;
+}
+
+int
+rename(const char *from, const char *to)
+{
+	static int (*real)(const char *, const char *);
+
+	if (!real)
+		real = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+	return renamed(real(from, to));
+}
+
+int
+renameat(int fromfd, const char *from, int tofd, const char *to)
+{
+	static int (*real)(int, const char *, int, const char *);
+
+	if (!real)
+		real = (int (*)(int, const char *, int, const char *))dlsym(RTLD_NEXT, "renameat");
+	return renamed(real(fromfd, from, tofd, to));
+}
+
+int
+renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned int flags)
+{
+	static int (*real)(int, const char *, int, const char *, unsigned int);
+
+	if (!real)
+		real = (int (*)(int, const char *, int, const char *, unsigned int))
+		    dlsym(RTLD_NEXT, "renameat2");
+	return renamed(real(fromfd, from, tofd, to, flags));
 }
