@@ -90,21 +90,14 @@ int
 atomic_open(struct atomic *a, const char *path, mode_t mode)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir;
+	char *dir = parentdir(path);
 	unsigned n;
 	int e;
 
 	memset(a, 0, sizeof(*a));
 	a->fd = a->dirfd = -1;
 	a->path = path;
-	if (slash) {
-		dir = estrdup(path);
-		dir[slash - path + (slash == path)] = '\0';
-		a->name = estrdup(slash + 1);
-	} else {
-		dir = estrdup(".");
-		a->name = estrdup(path);
-	}
+	a->name = estrdup(slash ? slash + 1 : path);
 	if (!*a->name || strcmp(a->name, ".") == 0 || strcmp(a->name, "..") == 0) {
 		free(dir);
 		free(a->name);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@ struct opts {
 	int verbose;
 	int tar;
 	const char *status;	/* --status-file */
+	int statusfd;		/* --status-fd, or -1 */
 };
 
 enum { FREE, FILLED, BUSY, DONE };
@@ -106,7 +108,7 @@ static volatile pid_t child = -1;
 
 static const char usagetext[] =
 	"usage: gzsafe [-1..-9] [-p threads] [-b kib] [-m mode] [-N] [--digest] [--verify]\n"
-	"              [--no-sync] [--status-file path] [-v] output [command [arg ...]]\n"
+	"              [--no-sync] [--status-file path | --status-fd n] [-v] output [command [arg ...]]\n"
 	"       gzsafe -t [-v] [--tar] file | - ...\n";
 
 static _Noreturn void
@@ -635,35 +637,106 @@ reap(int *wst)
 }
 
 /*
- * --status-file, read after the producer's side has closed the pipe: a
- * FIFO was opened at start (so the writer's open never blocks) and holds
- * only what this run wrote; a regular file must have been written since
- * gzsafe started, and is removed once read so it can never count twice.
+ * The producer's status in pipe mode, read after the producer's side has
+ * closed the pipe. --status-fd N: from a descriptor the caller opened for
+ * us, no name involved. --status-file PATH: a FIFO is opened at start (so
+ * the writer's open never blocks) and holds only what this run wrote; a
+ * regular file must have been written since gzsafe started, and is removed
+ * once read so that it can never count twice.
+ *
+ * A status decides whether a backup is committed, so whoever could write
+ * or swap the file could commit a failed run. The file must be ours, not a
+ * link, writable by nobody else, one name; its directory must be one that
+ * nobody else may change, or sticky with the file already ours at start.
+ * Otherwise a link planted there would also turn the shell's own
+ * `echo $? > PATH` against whatever file it names. Checked at start,
+ * before a producer runs for hours, and again on the descriptor we read.
  */
 struct status {
-	int fifo;		/* fd of the FIFO, or -1 */
+	int fd;			/* --status-fd, or the FIFO opened at start; -1 */
+	int isfd;		/* from --status-fd */
 	int existed;		/* the regular file was there, non-empty, at start */
 	struct stat st;		/* and looked like this */
 };
 
-static void
-statusopen(const char *path, struct status *s)
+/* Is st a status file we may believe? NULL, or why not. */
+static const char *
+statusbad(const struct stat *st)
 {
-	struct stat st;
+	if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return S_ISLNK(st->st_mode) ? "a symbolic link" : "not a regular file or FIFO";
+	if (st->st_uid != geteuid())
+		return "owned by another user";
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return "writable by others";
+	if (S_ISREG(st->st_mode) && st->st_nlink != 1)
+		return "a file with more than one name";
+	return NULL;
+}
+
+static int
+statusopen(const struct opts *o, struct status *s, char *why)
+{
+	const char *bad;
+	struct stat st, ds;
+	char *dir;
+	int r;
 
 	memset(s, 0, sizeof(*s));
-	s->fifo = -1;
-	if (stat(path, &st) < 0)
-		return;
-	if (S_ISFIFO(st.st_mode)) {
-		if ((s->fifo = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
-			eprintf(EXIT_TOOL, "%s:", path);
-		return;
+	s->fd = -1;
+	if (o->statusfd >= 0) {
+		if (fstat(o->statusfd, &st) < 0) {
+			snprintf(why, WHY, "--status-fd %d: %s", o->statusfd, strerror(errno));
+			return -1;
+		}
+		s->fd = o->statusfd;
+		s->isfd = 1;
+		fcntl(s->fd, F_SETFD, FD_CLOEXEC);	/* the producer needs none of it */
+		return 0;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size > 0) {
+	dir = parentdir(o->status);
+	r = stat(dir, &ds);
+	if (r < 0)
+		snprintf(why, WHY, "%s: %s", dir, strerror(errno));
+	free(dir);
+	if (r < 0)
+		return -1;
+	if (lstat(o->status, &st) < 0) {
+		if (errno != ENOENT) {
+			snprintf(why, WHY, "%s: %s", o->status, strerror(errno));
+			return -1;
+		}
+		if (othersmaywrite(&ds)) {
+			snprintf(why, WHY, "status file %s: not there yet, in a directory others "
+			    "can write: create it first (mktemp, mkfifo) or use a private directory",
+			    o->status);
+			return -1;
+		}
+		return 0;
+	}
+	if ((bad = statusbad(&st))) {
+		snprintf(why, WHY, "status file %s: %s; refusing it", o->status, bad);
+		return -1;
+	}
+	if (othersmaywrite(&ds) && !(ds.st_mode & S_ISVTX)) {
+		snprintf(why, WHY, "status file %s: others can write its directory and swap "
+		    "it; use a private directory", o->status);
+		return -1;
+	}
+	if (S_ISFIFO(st.st_mode)) {
+		s->fd = open(o->status, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+		if (s->fd < 0 || fstat(s->fd, &s->st) < 0 || s->st.st_ino != st.st_ino ||
+		    s->st.st_dev != st.st_dev) {
+			snprintf(why, WHY, "status file %s: changed while opened", o->status);
+			return -1;
+		}
+		return 0;
+	}
+	if (st.st_size > 0) {
 		s->existed = 1;
 		s->st = st;
 	}
+	return 0;
 }
 
 static int
@@ -675,43 +748,31 @@ samefile(const struct stat *a, const struct stat *b)
 	    a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* 0 if the producer reported 0; else a reason in why. */
+/*
+ * A line with one number: "0", "0\n". At most a few bytes are read, and
+ * only digits are ever repeated in a message: a status file is not a way
+ * to print someone's secret.
+ */
 static int
-statusread(const char *path, struct status *s, char *why, size_t whysize)
+statusparse(const char *buf, ssize_t n, const char *what, char *why, size_t whysize)
 {
-	char buf[64], *p;
-	struct stat st;
-	ssize_t n;
+	char num[8];
+	ssize_t i;
 	long long v;
-	int fd;
 
-	if (s->fifo >= 0) {
-		fd = s->fifo;
-	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		snprintf(why, whysize, "no status in %s: %s", path, strerror(errno));
-		return -1;
-	} else if (fstat(fd, &st) == 0 && s->existed && samefile(&st, &s->st)) {
-		close(fd);
-		snprintf(why, whysize, "status file %s was not written by this run (stale?)", path);
-		return -1;
-	}
-	n = readall(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (s->fifo < 0)
-		unlink(path);
-	if (n < 0) {
-		snprintf(why, whysize, "status file %s: %s", path, strerror(errno));
+	for (i = 0; i < n && buf[i] != '\n'; i++)
+		if (buf[i] < '0' || buf[i] > '9' || i >= (ssize_t)sizeof(num) - 1) {
+			snprintf(why, whysize, "%s: not a status", what);
+			return -1;
+		}
+	if (i == 0 || (i < n && i + 1 != n)) {
+		snprintf(why, whysize, i == 0 ? "no status in %s" : "%s: not a status", what);
 		return -1;
 	}
-	buf[n] = '\0';
-	if ((p = strchr(buf, '\n')))
-		*p = '\0';
-	if (n == 0 || !*buf) {
-		snprintf(why, whysize, "no status in %s", path);
-		return -1;
-	}
-	if (strtonum_(buf, 0, 255, &v) < 0) {
-		snprintf(why, whysize, "status file %s: not a status: %.20s", path, buf);
+	memcpy(num, buf, (size_t)i);
+	num[i] = '\0';
+	if (strtonum_(num, 0, 255, &v) < 0) {
+		snprintf(why, whysize, "%s: not a status", what);
 		return -1;
 	}
 	if (v != 0) {
@@ -719,6 +780,81 @@ statusread(const char *path, struct status *s, char *why, size_t whysize)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A descriptor's status comes once the producer's side has closed it; one
+ * that stays open (the caller kept a copy of the write end) must not hang
+ * us forever: after STATUSWAIT seconds what was read is all there is.
+ */
+#define STATUSWAIT 60
+
+static ssize_t
+readwithin(int fd, char *buf, size_t size, int secs)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct timespec t0;
+	size_t got = 0;
+	ssize_t r;
+	int left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (got < size) {
+		left = (int)((secs - since(&t0)) * 1000);
+		if (left <= 0)
+			break;
+		if ((r = poll(&pfd, 1, left)) < 0 && errno != EINTR)
+			return -1;
+		if (r <= 0)
+			continue;
+		r = read(fd, buf + got, size - got);
+		if (r == 0)
+			break;
+		if (r < 0 && errno != EINTR && errno != EAGAIN)
+			return -1;
+		if (r > 0)
+			got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* 0 if the producer reported 0; else a reason in why. */
+static int
+statusread(const struct opts *o, struct status *s, char *why, size_t whysize)
+{
+	char buf[16], what[WHY / 2];
+	const char *bad = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd = s->fd;
+
+	if (s->isfd)
+		snprintf(what, sizeof(what), "status descriptor %d", o->statusfd);
+	else
+		snprintf(what, sizeof(what), "status file %s", o->status);
+	if (fd < 0 && (fd = open(o->status,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0) {
+		snprintf(why, whysize, "no status in %s: %s", o->status, strerror(errno));
+		return -1;
+	}
+	if (!s->isfd && (fstat(fd, &st) < 0 || (bad = statusbad(&st)) ||
+	    (s->existed && samefile(&st, &s->st)))) {
+		close(fd);
+		snprintf(why, whysize, "%s: %s", what, bad ? bad :
+		    "not written by this run (stale?)");
+		return -1;
+	}
+	n = s->isfd ? readwithin(fd, buf, sizeof(buf), STATUSWAIT) : readall(fd, buf, sizeof(buf));
+	if (!s->isfd)
+		close(fd);
+	if (!s->isfd && s->fd < 0)
+		unlink(o->status);
+	if (n < 0) {
+		snprintf(why, whysize, "%s: %s", what, strerror(errno));
+		return -1;
+	}
+	return statusparse(buf, n, what, why, whysize);
 }
 
 /* Refuse what rename(2) would not treat as replacing a file's contents. */
@@ -956,8 +1092,11 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 		weprintf("standard input: closed: nothing to compress; %s left unchanged", path);
 		return EXIT_TOOL;
 	}
-	if (o->status)
-		statusopen(o->status, &status);
+	if ((o->status || o->statusfd >= 0) && statusopen(o, &status, why) < 0) {
+		left(path, "%s", why);
+		free(scpath);
+		return EXIT_TOOL;
+	}
 	proc_catchfatal(atomic_cleanup, &child);
 	if (stage(&data, path, exists, &st, o->mode, why) < 0 ||
 	    pool_start(&pool, &threads, data.fd, o, why) < 0)
@@ -991,7 +1130,7 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 			goto out;
 	}
 	r = EXIT_TOOL;
-	if (o->status && statusread(o->status, &status, why, sizeof(why)) < 0) {
+	if ((o->status || o->statusfd >= 0) && statusread(o, &status, why, sizeof(why)) < 0) {
 		r = EXIT_NO;
 		goto failed;
 	}
@@ -1092,12 +1231,16 @@ number(const char *s, long long min, long long max, const char *what, int bad)
 	return v;
 }
 
-enum { OPT_DIGEST = CHAR_MAX + 1, OPT_NOSYNC, OPT_STATUSFILE, OPT_TAR, OPT_VERIFY, OPT_VERSION };
+enum {
+	OPT_DIGEST = CHAR_MAX + 1, OPT_NOSYNC, OPT_STATUSFD, OPT_STATUSFILE, OPT_TAR,
+	OPT_VERIFY, OPT_VERSION
+};
 
 static const struct option longopts[] = {
 	{ "digest", no_argument, NULL, OPT_DIGEST },
 	{ "help", no_argument, NULL, 'h' },
 	{ "no-sync", no_argument, NULL, OPT_NOSYNC },
+	{ "status-fd", required_argument, NULL, OPT_STATUSFD },
 	{ "status-file", required_argument, NULL, OPT_STATUSFILE },
 	{ "tar", no_argument, NULL, OPT_TAR },
 	{ "test", no_argument, NULL, 't' },
@@ -1127,7 +1270,7 @@ testmode(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-	struct opts o = { .level = 6, .block = 128 * 1024, .mode = -1 };
+	struct opts o = { .level = 6, .block = 128 * 1024, .mode = -1, .statusfd = -1 };
 	int c, closed, checker, compressonly = 0;
 	char *end;
 	long m;
@@ -1170,6 +1313,10 @@ main(int argc, char *argv[])
 		case OPT_VERIFY: o.verify = compressonly = 1; break;
 		case OPT_NOSYNC: o.nosync = compressonly = 1; break;
 		case OPT_STATUSFILE: o.status = optarg; compressonly = 1; break;
+		case OPT_STATUSFD:
+			o.statusfd = number(optarg, 3, INT_MAX, "status descriptor", failstatus);
+			compressonly = 1;
+			break;
 		case OPT_TAR: o.tar = 1; break;
 		case 'h': usage(0);
 		case OPT_VERSION:
@@ -1204,8 +1351,12 @@ main(int argc, char *argv[])
 		weprintf("OUTPUT is an empty name");
 		usage(EXIT_TOOL);
 	}
-	if (argc > 1 && o.status) {
-		weprintf("--status-file is for pipe mode; a COMMAND's status is seen directly");
+	if (argc > 1 && (o.status || o.statusfd >= 0)) {
+		weprintf("--status-file and --status-fd are for pipe mode; a COMMAND's status is seen directly");
+		usage(EXIT_TOOL);
+	}
+	if (o.status && o.statusfd >= 0) {
+		weprintf("--status-file and --status-fd: choose one");
 		usage(EXIT_TOOL);
 	}
 	if (!o.threads)

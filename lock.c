@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -709,18 +708,14 @@ checktype(const char *path, mode_t m)
 static void
 checktrust(const char *path, const struct stat *st, int public)
 {
-	uid_t me = geteuid();
-	int foreign = st->st_uid != 0 && st->st_uid != me;
+	int foreign = st->st_uid != 0 && st->st_uid != geteuid();
 	struct stat ds;
-	char *copy, *dir;
-	int shared, sticky;
+	char *dir = parentdir(path);
+	int shared;
 
-	copy = estrdup(path);
-	dir = dirname(copy);
 	if (stat(dir, &ds) < 0)
 		eprintf(EXIT_TOOL, "%s: stat:", dir);
-	shared = (ds.st_uid != 0 && ds.st_uid != me) || (ds.st_mode & (S_IWGRP | S_IWOTH));
-	sticky = (ds.st_mode & S_ISVTX) != 0;
+	shared = othersmaywrite(&ds);
 	if (shared && foreign)
 		eprintf(EXIT_TOOL, "%s: owned by uid %u in %s, a directory others can write: "
 		    "refusing it, its owner could hold it forever or swap it",
@@ -730,7 +725,7 @@ checktrust(const char *path, const struct stat *st, int public)
 		    "refusing it, it may be a link to a file that is not a lock",
 		    path, (unsigned long)st->st_nlink, dir);
 	if (!public) {
-		if (shared && !sticky)
+		if (shared && !(ds.st_mode & S_ISVTX))
 			eprintf(EXIT_TOOL, "%s: others can write its directory %s and so swap the "
 			    "lock file: use a directory only you can write, or --public", path, dir);
 		if (foreign)
@@ -741,7 +736,7 @@ checktrust(const char *path, const struct stat *st, int public)
 			    "forever: chmod go= %s, or --public", path,
 			    (unsigned)(st->st_mode & 07777), path);
 	}
-	free(copy);
+	free(dir);
 }
 
 /*

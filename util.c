@@ -182,6 +182,56 @@ writeall(int fd, const void *buf, size_t size)
 	return 0;
 }
 
+char *
+printname(const char *name, int *escaped)
+{
+	const unsigned char *p;
+	char *out, *o;
+	int any = 0;
+
+	for (p = (const unsigned char *)name; *p; p++)
+		any |= *p < 0x20 || *p == 0x7f;
+	if (escaped)
+		*escaped = any;
+	if (!any)
+		return estrdup(name);
+	out = o = emalloc(4 * strlen(name) + 1);
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p == '\\')
+			o += sprintf(o, "\\\\");
+		else if (*p == '\n')
+			o += sprintf(o, "\\n");
+		else if (*p == '\r')
+			o += sprintf(o, "\\r");
+		else if (*p < 0x20 || *p == 0x7f)
+			o += sprintf(o, "\\x%02x", *p);
+		else
+			*o++ = (char)*p;
+	}
+	*o = '\0';
+	return out;
+}
+
+char *
+parentdir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+
+	if (!slash)
+		return estrdup(".");
+	dir = estrdup(path);
+	dir[slash - path + (slash == path)] = '\0';
+	return dir;
+}
+
+int
+othersmaywrite(const struct stat *dir)
+{
+	return (dir->st_uid != 0 && dir->st_uid != geteuid()) ||
+	    (dir->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 int
 fshut(FILE *fp, const char *name)
 {

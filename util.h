@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 
 /*
  * One exit-code table for the whole suite (README, every man page).
@@ -52,6 +53,25 @@ int strtosecs(const char *, double *);	/* "1.5" -> 1.5 s, >= 0, finite */
 /* read(2)/write(2) that retry on EINTR and short counts. */
 ssize_t readall(int, void *, size_t);	/* < size only at EOF; -1 on error */
 int writeall(int, const void *, size_t);	/* 0 or -1 */
+
+/*
+ * A name as it may be shown on a terminal, malloc'd: with any control
+ * character in it, every backslash, newline and carriage return is
+ * written as b2sum writes them (\\\\, \\n, \\r) and any other control
+ * character as \\xHH, and *escaped is set; otherwise the name as it is.
+ * Names that others may have chosen (a glob, a digest file) never reach
+ * a terminal raw.
+ */
+char *printname(const char *name, int *escaped);
+
+/* path's directory, as a malloc'd string: "a/b" -> "a", "b" -> ".", "/b" -> "/". */
+char *parentdir(const char *path);
+/*
+ * May anyone but us and root change this directory (add, remove, rename
+ * entries)? Its owner is someone else, or group or others may write it.
+ * (The sticky bit limits them to their own entries: the caller decides.)
+ */
+int othersmaywrite(const struct stat *dir);
 
 int fshut(FILE *, const char *);	/* flush+close; warns and returns -1 on error */
 int nprocs(void);			/* online CPUs, at least 1 */

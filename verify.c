@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -33,12 +35,25 @@
 #define BUFSZ (128 * 1024)
 
 enum { WRITE, PRINT, CHECK };
-enum { H_OK, H_OPEN, H_READ, H_NOTREG, H_CHANGED };
+enum { H_OK, H_OPEN, H_READ, H_NOTREG, H_CHANGED, H_LINK, H_FOREIGN };
+
+/*
+ * How a name is opened. A name listed in a digest file was written by the
+ * digest file's owner, who may be anyone: it is opened beneath the digest
+ * file's directory and through no symbolic link at all. A name on the
+ * command line may come from a glob over a directory others can write: its
+ * last component is not followed. The caller's own descriptors
+ * (/dev/stdin, /dev/fd/N) are links by nature, and may be pipes.
+ */
+enum { BY_LISTED, BY_OPERAND, BY_OWNFD };
 
 struct job {
 	int dirfd;		/* name is relative to it; -1: standard input */
+	int by;			/* BY_*: how name is opened */
+	uid_t owner;		/* BY_LISTED: who wrote the digest file */
 	char *name;		/* to open */
-	char *show;		/* for output and messages */
+	char *show;		/* for output and messages, control characters escaped */
+	int escaped;		/* show has escapes: b2sum marks such a line with a '\\' */
 	size_t len;		/* digest bytes */
 	unsigned char want[DIGEST_MAX];	/* CHECK: from the digest line */
 	unsigned char got[DIGEST_MAX];
@@ -53,6 +68,7 @@ struct job {
 struct group {
 	char *path;
 	int dirfd;
+	uid_t owner;		/* the digest file's: its names are opened for them */
 	size_t first, njobs;
 	int failed;		/* could not be read, or not a digest file */
 	int nbad, nok, nmismatch, nunread;
@@ -92,9 +108,9 @@ usage(int status)
 	exit(status);
 }
 
-/* show is the job's from now on: it is freed with the job. */
+/* A name as it is shown: see printname(). */
 static struct job *
-newjob(int dirfd, const char *name, char *show, size_t len)
+newjob(int dirfd, int by, const char *name, const char *show, size_t len)
 {
 	struct job *j;
 
@@ -107,10 +123,81 @@ newjob(int dirfd, const char *name, char *show, size_t len)
 	j = &pool.jobs[pool.njobs++];
 	memset(j, 0, sizeof(*j));
 	j->dirfd = dirfd;
+	j->by = by;
+	j->owner = geteuid();
 	j->name = estrdup(name);
-	j->show = show;
+	j->show = printname(show, &j->escaped);
 	j->len = len;
 	return j;
+}
+
+/* Is this operand one of the caller's own descriptors? */
+static int
+ownfd(const char *name)
+{
+	return strcmp(name, "/dev/stdin") == 0 || strncmp(name, "/dev/fd/", 8) == 0 ||
+	    strncmp(name, "/proc/self/fd/", 14) == 0;
+}
+
+/*
+ * Open a listed name beneath dirfd, through no symbolic link: openat2(2)
+ * where the kernel has it (5.6), else one component at a time, each
+ * opened without following. ".." never gets here: the parser refuses it.
+ */
+static int
+openbeneath(int dirfd, const char *name)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+	};
+	char *copy, *comp, *next;
+	int fd, cur, e;
+
+	fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	if (fd >= 0 || errno != ENOSYS)
+		return fd;
+	copy = estrdup(name);
+	cur = dirfd;
+	for (comp = copy; ; comp = next) {
+		while (*comp == '/')
+			comp++;
+		if ((next = strchr(comp, '/')))
+			*next++ = '\0';
+		while (next && *next == '/')
+			next++;
+		if (next && !*next)
+			next = NULL;
+		fd = openat(cur, *comp ? comp : ".", next ?
+		    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC :
+		    O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		e = errno;
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0 || !next)
+			break;
+		cur = fd;
+	}
+	free(copy);
+	/* O_PATH | O_NOFOLLOW on a link opens the link itself: ENOTDIR then. */
+	if (fd < 0)
+		errno = e == ENOTDIR ? ELOOP : e;
+	return fd;
+}
+
+static int
+openjob(const struct job *j)
+{
+	int fl = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+
+	switch (j->by) {
+	case BY_LISTED:
+		return openbeneath(j->dirfd, j->name);
+	case BY_OPERAND:
+		return openat(j->dirfd, j->name, fl | O_NOFOLLOW);
+	default:
+		return openat(j->dirfd, j->name, fl);
+	}
 }
 
 /* The file may not move under us: same inode, size and mtime throughout. */
@@ -133,9 +220,8 @@ hash(struct job *j, unsigned char *buf)
 	int fd = 0, reg;
 
 	/* O_NONBLOCK: a FIFO planted under a listed name must not hang us. */
-	if (j->dirfd != -1 && (fd = openat(j->dirfd, j->name,
-	    O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		j->res = H_OPEN;
+	if (j->dirfd != -1 && (fd = openjob(j)) < 0) {
+		j->res = errno == ELOOP ? H_LINK : H_OPEN;
 		j->err = errno;
 		return;
 	}
@@ -145,8 +231,18 @@ hash(struct job *j, unsigned char *buf)
 		goto out;
 	}
 	reg = S_ISREG(before.st_mode);
-	if (!reg && opt.mode != PRINT) {
+	if (!reg && !(opt.mode == PRINT && (j->dirfd == -1 || j->by == BY_OWNFD))) {
 		j->res = H_NOTREG;
+		goto out;
+	}
+	/*
+	 * Root checking another user's digest file does not read, on that
+	 * user's behalf, what that user could not read (a hard link to a
+	 * private file in their directory would make the verdict an oracle).
+	 */
+	if (j->by == BY_LISTED && j->owner != 0 && j->owner != geteuid() &&
+	    before.st_uid != j->owner && !(before.st_mode & S_IROTH)) {
+		j->res = H_FOREIGN;
 		goto out;
 	}
 	if (fd != 0)
@@ -172,7 +268,7 @@ hash(struct job *j, unsigned char *buf)
 		goto out;
 	}
 	/* The digest speaks for the name: it must still be this inode. */
-	if (reg && j->dirfd != -1 && (fstatat(j->dirfd, j->name, &after, 0) < 0 ||
+	if (reg && j->dirfd != -1 && (fstatat(j->dirfd, j->name, &after, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
 		j->res = H_CHANGED;
 		goto out;
@@ -269,6 +365,13 @@ whyfailed(const struct job *j)
 	case H_CHANGED:
 		weprintf("%s: changed while reading", j->show);
 		break;
+	case H_LINK:
+		weprintf("%s: is or passes through a symbolic link: not followed", j->show);
+		break;
+	case H_FOREIGN:
+		weprintf("%s: uid %u, who wrote the digest file, may not read it: not checked "
+		    "on their behalf", j->show, (unsigned)j->owner);
+		break;
 	}
 }
 
@@ -303,7 +406,7 @@ publish(struct atomic *a, const struct job *j, const char *sc)
 	int locked, r = -1;
 
 	locked = atomic_lockdir(a, ATOMIC_LOCKWAIT);
-	if (fstatat(j->dirfd, j->name, &st, 0) < 0 || st.st_dev != j->dev ||
+	if (fstatat(j->dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != j->dev ||
 	    st.st_ino != j->ino)
 		weprintf("%s: changed while reading; %s not written", j->show, sc);
 	else if (atomic_publish(a, opt.force ? 0 : ATOMIC_NOREPLACE) < 0)
@@ -390,7 +493,7 @@ writemode(int argc, char **argv)
 			weprintf("-: standard input has no sidecar (use -p)");
 			usage(EXIT_UNSURE);
 		}
-		j = newjob(AT_FDCWD, argv[i], estrdup(argv[i]), opt.len);
+		j = newjob(AT_FDCWD, BY_OPERAND, argv[i], argv[i], opt.len);
 		sc = sidecar_path(argv[i]);
 		/* Refuse early, and again at publication, which is atomic. */
 		if (!opt.force && lstat(sc, &st) == 0)
@@ -435,8 +538,9 @@ printmode(int argc, char **argv, int stdinclosed)
 		argv = stdinonly;
 	}
 	for (i = 0; i < (size_t)argc; i++) {
-		j = newjob(strcmp(argv[i], "-") ? AT_FDCWD : -1, argv[i],
-		    estrdup(strcmp(argv[i], "-") ? argv[i] : "standard input"), opt.len);
+		j = newjob(strcmp(argv[i], "-") ? AT_FDCWD : -1,
+		    ownfd(argv[i]) ? BY_OWNFD : BY_OPERAND, argv[i],
+		    strcmp(argv[i], "-") ? argv[i] : "standard input", opt.len);
 		/* A closed stdin reopened on /dev/null would hash as empty. */
 		if (j->dirfd == -1 && stdinclosed) {
 			j->skip = 1;
@@ -462,26 +566,13 @@ printmode(int argc, char **argv, int stdinclosed)
 	return bad ? EXIT_UNSURE : 0;
 }
 
-/*
- * As b2sum -c shows a name: only a newline forces escaping (then of all
- * three characters, behind a leading '\\'); a lone '\\' or '\r' is shown raw.
- */
+/* As b2sum -c shows a name: a line with escapes starts with a backslash. */
 static void
-putname(const char *s)
+putname(const struct job *j)
 {
-	if (!strchr(s, '\n')) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('\\');
-	for (; *s; s++) {
-		switch (*s) {
-		case '\\': fputs("\\\\", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		default: putchar(*s);
-		}
-	}
+	if (j->escaped)
+		putchar('\\');
+	fputs(j->show, stdout);
 }
 
 static void
@@ -635,7 +726,9 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 {
 	static struct reader rd;
 	struct sidecar_entry e, *kept = NULL;
-	char *line, *prefix = NULL;
+	char *line, *prefix = NULL, *show;
+	struct stat st;
+	struct job *j;
 	size_t n, nkept = 0, pick, i;
 	unsigned long lineno = 0, firstbad = 0;
 	const char *firstwhy = NULL;
@@ -651,9 +744,24 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 	else if (g->dirfd >= 0 && kind == OP_STDIN)
 		rd.fd = STDIN_FILENO;
 	else if (g->dirfd >= 0)
-		rd.fd = open(g->path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		rd.fd = open(g->path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
+		    (ownfd(g->path) ? 0 : O_NOFOLLOW));
+	g->owner = geteuid();
+	/* A planted FIFO or device must not hang us; the caller's own pipe may be read. */
+	if (rd.fd >= 0 && kind != OP_STDIN && !ownfd(g->path) &&
+	    (fstat(rd.fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(rd.fd);
+		rd.fd = -1;
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	} else if (rd.fd >= 0 && kind != OP_STDIN && fstat(rd.fd, &st) == 0) {
+		g->owner = st.st_uid;
+	}
 	if (rd.fd < 0) {
-		if (!opt.status)
+		if (!opt.status && errno == EINVAL)
+			weprintf("%s: not a regular file", g->path);
+		else if (!opt.status && errno == ELOOP)
+			weprintf("%s: is a symbolic link: not followed", g->path);
+		else if (!opt.status)
 			weprintf("%s: open:", g->path);
 		g->failed = 1;
 		free(prefix);
@@ -698,8 +806,11 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 			kept[nkept++].name = estrdup(e.name);
 			continue;
 		}
-		memcpy(newjob(g->dirfd, e.name, catstr(prefix, e.name),
-		    e.len)->want, e.digest, e.len);
+		show = catstr(prefix, e.name);
+		j = newjob(g->dirfd, BY_LISTED, e.name, show, e.len);
+		free(show);
+		j->owner = g->owner;
+		memcpy(j->want, e.digest, e.len);
 	}
 	if (got < 0) {
 		if (!opt.status)
@@ -710,7 +821,7 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 		if (pickline(g, operand, kept, nkept, &pick) < 0)
 			g->failed = 1;
 		else
-			memcpy(newjob(AT_FDCWD, operand, estrdup(operand),
+			memcpy(newjob(AT_FDCWD, BY_OPERAND, operand, operand,
 			    kept[pick].len)->want, kept[pick].digest, kept[pick].len);
 	}
 	for (i = 0; i < nkept; i++)
@@ -751,7 +862,7 @@ report(struct group *g)
 		if (j->res == H_OK && memcmp(j->got, j->want, j->len) == 0) {
 			g->nok++;
 			if (say && !opt.quiet) {
-				putname(j->show);
+				putname(j);
 				fputs(": OK\n", stdout);
 			}
 			continue;
@@ -767,7 +878,7 @@ report(struct group *g)
 		if (j->res != H_OK)
 			whyfailed(j);
 		/* stdout is buffered, stderr is not: keep them in order on a tty. */
-		putname(j->show);
+		putname(j);
 		fputs(j->res == H_OK ? ": FAILED\n" :
 		    j->res == H_CHANGED ? ": FAILED changed while reading\n" :
 		    ": FAILED open or read\n", stdout);

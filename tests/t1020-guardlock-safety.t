@@ -139,14 +139,15 @@ elif nobody_ok; then
 		test ! -e ran
 	'
 	test_expect_success 'the record names the command, never its arguments, and only root reads it' '
+		rm -f held && mkfifo go2 || exit 1
 		guardlock rec.lock sh -c "cat rec.lock >during; touch held; read _ <go2" sh --password=hunter2 &
-		rm -f held; mkfifo go2 && wait_for held 20 &&
+		wait_for held 20 &&
 		test_grep "^cmd sh$" during && ! grep -q hunter2 during rec.lock &&
 		test_must_fail as_nobody cat rec.lock 2>/dev/null &&
 		echo >go2 && wait
 	'
 	test_expect_success '--status for another user: the holder from /proc, without opening the file' '
-		rm -f held && mkfifo go3 &&
+		rm -f held && mkfifo go3 || exit 1
 		guardlock st.lock sh -c "touch held; read _ <go3" &
 		wait_for held 20 &&
 		test_expect_code 1 as_nobody guardlock --status st.lock >out 2>err &&

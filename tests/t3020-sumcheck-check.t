@@ -75,7 +75,7 @@ test_expect_success 'an empty digest file, only comments: nothing verified, exit
 
 test_expect_success 'a digest file that is a directory or cannot be read: exit 2' '
 	mkdir dir.b2 && test_expect_code 2 sumcheck -c dir.b2 2>err &&
-	test_grep "dir\.b2: read: Is a directory" err
+	test_grep "^sumcheck: dir\.b2: open: Is a directory$" err
 '
 
 test_expect_success 'setup: a manifest of four, one missing, one corrupt' '
