@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "locks.h"
 #include "util.h"
 
 #ifndef RENAME_NOREPLACE
@@ -249,6 +250,29 @@ inherited(struct atomic *a)
 	return 0;
 }
 
+/*
+ * Does only another user hold the lock on the directory? Our writers run as
+ * us or as root: a holder of any other uid can only be someone who opened
+ * the directory to delay our commit, and waiting for them buys nothing.
+ */
+static int
+foreignhold(struct atomic *a)
+{
+	struct flockholder h[16];
+	struct stat d;
+	long long uid;
+	int i, n;
+
+	if (fstat(a->dirfd, &d) < 0 || (n = flock_holders(&d, h, 16)) == 0 || n > 16)
+		return 0;
+	for (i = 0; i < n; i++) {
+		uid = proc_euid(h[i].pid);
+		if (uid < 0 || uid == 0 || uid == (long long)geteuid())
+			return 0;
+	}
+	return 1;
+}
+
 int
 atomic_lockdir(struct atomic *a, int patience)
 {
@@ -262,6 +286,8 @@ atomic_lockdir(struct atomic *a, int patience)
 			return 1;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return 0;	/* a filesystem without flock */
+		if (foreignhold(a))
+			return 0;
 		nanosleep(&tick, NULL);
 	}
 	return 0;

@@ -40,8 +40,12 @@ int atomic_commit(struct atomic *, int flags);
  * only across the renames. A descriptor for that directory inherited from
  * our caller (guardlock or flock(1) locking the directory itself) means the
  * caller already serialises us, and waiting would wait for ourselves: then
- * nothing is taken. Any other holder is waited for at most `patience`
- * seconds, after which the commit goes ahead unlocked, as without the lock.
+ * nothing is taken. Anyone who can open the directory can take that lock,
+ * so a holder of another uid than ours or root's (no writer of ours) is not
+ * waited for at all; any other holder at most `patience` seconds, after
+ * which the commit goes ahead unlocked. Unlocked costs nothing unless two
+ * of our writers race in that instant, and then only a mismatched pair
+ * that sumcheck -c reports, never a silent one.
  * Returns 1 if the lock is held, 0 if not; atomic_unlockdir releases it.
  */
 #define ATOMIC_LOCKWAIT 10	/* seconds: a commit takes milliseconds */

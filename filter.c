@@ -783,9 +783,10 @@ statusparse(const char *buf, ssize_t n, const char *what, char *why, size_t whys
 }
 
 /*
- * A descriptor's status comes once the producer's side has closed it; one
- * that stays open (the caller kept a copy of the write end) must not hang
- * us forever: after STATUSWAIT seconds what was read is all there is.
+ * A descriptor's status is a line, or what came before the producer's side
+ * closed it; one that stays open and silent (the caller kept a copy of the
+ * write end) must not hang us forever: after STATUSWAIT seconds what was
+ * read is all there is.
  */
 #define STATUSWAIT 60
 
@@ -815,6 +816,8 @@ readwithin(int fd, char *buf, size_t size, int secs)
 			return -1;
 		if (r > 0)
 			got += (size_t)r;
+		if (memchr(buf, '\n', got))
+			break;	/* the status line is whole */
 	}
 	return (ssize_t)got;
 }

@@ -21,11 +21,11 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
-#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "locks.h"
 #include "proc.h"
 #include "util.h"
 
@@ -338,52 +338,28 @@ thishost(char *host, size_t hsize, char *boot, size_t bsize)
 	}
 }
 
-/* "fe:00:10952720", as /proc/locks and fdinfo spell a file: hex major:minor:inode. */
-static int
-samefile_id(const char *tok, const struct stat *st)
-{
-	unsigned int maj, min;
-	unsigned long long ino;
-
-	return sscanf(tok, "%x:%x:%llu", &maj, &min, &ino) == 3 &&
-	    maj == major(st->st_dev) && min == minor(st->st_dev) &&
-	    ino == (unsigned long long)st->st_ino;
-}
-
 /*
- * The flock(2) locks that /proc/locks lists on the file st describes:
- * "1: FLOCK  ADVISORY  WRITE 6212 fe:00:10952720 0 EOF". Waiters
- * ("1: -> FLOCK ...") are not holders. Of several shared holders the one
- * that started first is named: it has held the lock longest at most.
+ * The flock(2) locks on the file st describes. Of several shared holders
+ * the one that started first is named: it has held the lock longest at most.
  */
 static void
 proc_locks(const struct stat *st, struct holders *h)
 {
-	char *line = NULL, *tok[8], *save, *p;
-	long long pid, start, best = -1;
-	size_t cap = 0;
-	FILE *fp;
-	int n;
+	struct flockholder fh[64];
+	long long start, best = -1;
+	int i, n;
 
 	memset(h, 0, sizeof(*h));
-	if (!(fp = fopen("/proc/locks", "re")))
-		return;
-	while (getline(&line, &cap, fp) > 0) {
-		for (n = 0, p = strtok_r(line, " \t\n", &save); p && n < 8;
-		    p = strtok_r(NULL, " \t\n", &save))
-			tok[n++] = p;
-		if (n < 6 || strcmp(tok[1], "FLOCK") != 0 || !samefile_id(tok[5], st))
-			continue;
-		h->shared = strcmp(tok[3], "READ") == 0;
-		pid = strtoll(tok[4], NULL, 10);
-		start = pid > 0 ? proc_start(pid) : -1;
-		if (h->n++ == 0 || (start >= 0 && (best < 0 || start < best))) {
-			h->pid = start >= 0 ? pid : 0;
+	n = flock_holders(st, fh, 64);
+	h->n = n;
+	for (i = 0; i < n && i < 64; i++) {
+		h->shared = fh[i].shared;
+		start = fh[i].pid > 0 ? proc_start(fh[i].pid) : -1;
+		if (i == 0 || (start >= 0 && (best < 0 || start < best))) {
+			h->pid = start >= 0 ? fh[i].pid : 0;
 			best = start;
 		}
 	}
-	free(line);
-	fclose(fp);
 }
 
 /*
@@ -418,7 +394,7 @@ proc_scan(const struct stat *st)
 				char kind[16], id[64];
 
 				if (sscanf(p, "lock: %*s %15s %*s %*s %*s %63s", kind, id) == 2 &&
-				    strcmp(kind, "FLOCK") == 0 && samefile_id(id, st))
+				    strcmp(kind, "FLOCK") == 0 && flock_names(id, st))
 					found = pid;
 			}
 		}

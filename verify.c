@@ -268,7 +268,8 @@ hash(struct job *j, unsigned char *buf)
 		goto out;
 	}
 	/* The digest speaks for the name: it must still be this inode. */
-	if (reg && j->dirfd != -1 && (fstatat(j->dirfd, j->name, &after, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (reg && j->dirfd != -1 && (fstatat(j->dirfd, j->name, &after,
+	    j->by == BY_OWNFD ? 0 : AT_SYMLINK_NOFOLLOW) < 0 ||
 	    after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
 		j->res = H_CHANGED;
 		goto out;

@@ -1,0 +1,26 @@
+/* locks.h: who holds flock(2) locks on a file, as the kernel lists them. */
+#ifndef SAFEPIPE_LOCKS_H
+#define SAFEPIPE_LOCKS_H
+
+#include <sys/stat.h>
+
+struct flockholder {
+	long long pid;		/* the process that took it; 0 if not shown */
+	int shared;		/* a shared (READ) lock */
+};
+
+/*
+ * The flock(2) locks granted on the file st describes, from /proc/locks
+ * ("1: FLOCK  ADVISORY  WRITE 6212 fe:00:10952720 0 EOF"); waiters
+ * ("1: -> FLOCK ...") are not holders. Fills at most max entries and
+ * returns how many there are; 0 also when /proc is not there.
+ */
+int flock_holders(const struct stat *st, struct flockholder *h, int max);
+
+/* Does "fe:00:10952720" (hex major:minor:inode, as /proc spells a file) name st? */
+int flock_names(const char *id, const struct stat *st);
+
+/* The effective uid of a live process, or -1 if it cannot be seen. */
+long long proc_euid(long long pid);
+
+#endif
