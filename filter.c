@@ -108,7 +108,8 @@ static volatile pid_t child = -1;
 
 static const char usagetext[] =
 	"usage: gzsafe [-1..-9] [-p threads] [-b kib] [-m mode] [-N] [--digest] [--verify]\n"
-	"              [--no-sync] [--status-file path | --status-fd n] [-v] output [command [arg ...]]\n"
+	"              [--no-sync] [--status-file path | --status-fd n] [-v] output\n"
+	"              [command [arg ...]]\n"
 	"       gzsafe -t [-v] [--tar] file | - ...\n";
 
 static _Noreturn void

@@ -38,8 +38,11 @@ BACKUP_SOCKET=${BACKUP_SOCKET:-/run/mysqld/mysqld.sock}
 BACKUP_OPTS=${BACKUP_OPTS:-}
 # gzsafe options (level, threads).
 GZSAFE_OPTS=${GZSAFE_OPTS:-}
-# The tool's chatter goes here, not to cron's mail.
-BACKUP_LOG=${BACKUP_LOG:-$BACKUP_DIR/$BACKUP_NAME.log}
+# The tool's chatter goes here, not to cron's mail: a file in a directory
+# that only this user (or root) may write. Not in BACKUP_DIR, which others
+# may write: a link planted there would make root's shell overwrite any
+# file, and a FIFO would hang the backup while it holds the lock.
+BACKUP_LOG=${BACKUP_LOG:-/var/log/safepipe/$BACKUP_NAME.log}
 # Set to take the lock here rather than in the crontab.
 BACKUP_LOCK=${BACKUP_LOCK:-}
 
@@ -62,6 +65,24 @@ die()
 # and sh keep the pid across their execs.
 if [ -n "$BACKUP_LOCK" ] && [ "${BACKUP_LOCKED_BY:-}" != "$$" ]; then
 	exec env BACKUP_LOCKED_BY=$$ guardlock -n "$BACKUP_LOCK" sh "$0" "$@"
+fi
+
+# A directory nobody but us and root may change, and in it a log that is a
+# plain file of ours (or none yet): the shell's > follows links and opens
+# FIFOs, so nothing planted may stand there.
+me=$(id -u)
+logdir=$(dirname -- "$BACKUP_LOG")
+[ -d "$logdir" ] || mkdir -m 0750 -- "$logdir" ||
+    die 2 "$logdir: cannot create the log directory (set BACKUP_LOG)"
+case $(stat -L -c %u:%A -- "$logdir") in
+"$me":d????-??-? | 0:d????-??-?) ;;
+*) die 2 "$logdir: others may write it: keep BACKUP_LOG where only $prog's user can write" ;;
+esac
+if [ -e "$BACKUP_LOG" ] || [ -L "$BACKUP_LOG" ]; then
+	if [ ! -f "$BACKUP_LOG" ] || [ -L "$BACKUP_LOG" ] ||
+	    [ "$(stat -c %u:%h -- "$BACKUP_LOG")" != "$me:1" ]; then
+		die 2 "$BACKUP_LOG: not a plain file of ours: refusing to write the log there"
+	fi
 fi
 
 case $BACKUP_STREAM in
@@ -104,14 +125,21 @@ sumcheck -c --status "$target" ||
     die 1 "$target: sumcheck -c failed right after the commit; nothing rotated"
 
 # Retention: keep the newest BACKUP_KEEP + 1 archives (names sort by date).
-n=0
-for f in "$BACKUP_DIR/$BACKUP_NAME"-*."$ext".gz; do
-	[ -f "$f" ] && n=$((n + 1))
-done
-for f in "$BACKUP_DIR/$BACKUP_NAME"-*."$ext".gz; do
+# Only generations this script made count, and only they are removed: plain
+# files of ours with one name. Files that others planted in BACKUP_DIR
+# under the same pattern are never counted, so they can push no real
+# generation out (check-backups.sh reports them).
+find "$BACKUP_DIR" -maxdepth 1 -name "$BACKUP_NAME-*.$ext.gz" -type f -user "$me" \
+    -links 1 | sort >"$BACKUP_LOG.gens"
+n=$(wc -l <"$BACKUP_LOG.gens")
+while IFS= read -r f; do
 	[ "$n" -gt $((BACKUP_KEEP + 1)) ] || break
-	if [ ! -f "$f" ] || [ "$f" = "$target" ]; then continue; fi
-	rm -f -- "$f.b2" "$f" || die 1 "$f: cannot remove an old generation"
+	[ "$f" = "$target" ] && continue
+	if [ -f "$f.b2" ] && [ ! -L "$f.b2" ] && [ "$(stat -c %u -- "$f.b2")" = "$me" ]; then
+		rm -f -- "$f.b2" || die 1 "$f.b2: cannot remove an old generation's sidecar"
+	fi
+	rm -f -- "$f" || die 1 "$f: cannot remove an old generation"
 	n=$((n - 1))
-done
+done <"$BACKUP_LOG.gens"
+rm -f -- "$BACKUP_LOG.gens"
 exit 0

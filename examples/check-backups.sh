@@ -14,7 +14,13 @@
 #	1  corrupt: at least one backup does not match its digest
 #	2  missing or unverifiable: no backup at all, no sidecar, unreadable
 #	3  the lock has been held longer than MAX_SECONDS
+#
+# Only archives and sidecars owned by BACKUP_OWNER (default: the user that
+# runs this) are checked: anything else under a backup's name in DIR is
+# reported as foreign (2), never trusted.
 set -u
+
+BACKUP_OWNER=${BACKUP_OWNER:-$(id -un)}
 
 if [ $# -lt 1 ] || [ $# -gt 3 ]; then
 	echo "usage: check-backups.sh dir [lockfile [max-seconds]]" >&2
@@ -24,12 +30,31 @@ dir=$1
 lock=${2:-}
 max=${3:-21600}
 
+# Names in DIR may have been chosen by anyone who can write there: shown
+# with control characters as '?', so that none reaches a terminal raw.
+shown() { printf '%s' "$1" | LC_ALL=C tr '\000-\037\177' '?'; }
+
+# Only plain files of the backup's owner (one name) are checked or counted:
+# anything else in DIR under a backup's name was put there by someone else.
+ours() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %u:%h -- "$1")" = "$owner:1" ]; }
+
+owner=$(id -u -- "$BACKUP_OWNER") || { echo "BACKUP_OWNER: $BACKUP_OWNER: no such user" >&2; exit 2; }
 corrupt=0 unsure=0 stuck=0 n=0
 for f in "$dir"/*.gz; do
-	[ -e "$f" ] || continue
+	[ -e "$f" ] || [ -L "$f" ] || continue
+	if ! ours "$f"; then
+		echo "$(shown "$f"): foreign: not a plain file of $BACKUP_OWNER's: not checked"
+		unsure=1
+		continue
+	fi
 	n=$((n + 1))
-	if [ ! -e "$f.b2" ]; then
-		echo "$f: unverifiable: no sidecar $f.b2"
+	if [ ! -e "$f.b2" ] && [ ! -L "$f.b2" ]; then
+		echo "$(shown "$f"): unverifiable: no sidecar $(shown "$f.b2")"
+		unsure=1
+		continue
+	fi
+	if ! ours "$f.b2"; then
+		echo "$(shown "$f"): unverifiable: its sidecar is not a plain file of $BACKUP_OWNER's"
 		unsure=1
 		continue
 	fi
@@ -39,11 +64,23 @@ for f in "$dir"/*.gz; do
 	sumcheck -c --status "$f"
 	case $? in
 	0) ;;
-	1) echo "$f: corrupt: does not match its digest"; corrupt=1 ;;
-	*) echo "$f: unverifiable: sumcheck could not read it or its sidecar"; unsure=1 ;;
+	1) echo "$(shown "$f"): corrupt: does not match its digest"; corrupt=1 ;;
+	*) echo "$(shown "$f"): unverifiable: sumcheck could not read it or its sidecar"; unsure=1 ;;
 	esac
 done
-[ "$n" -gt 0 ] || { echo "$dir: missing: no backup (*.gz) at all"; unsure=1; }
+[ "$n" -gt 0 ] || { echo "$(shown "$dir"): missing: no backup (*.gz) at all"; unsure=1; }
+
+# A commit cut short by a crash where the filesystem has no O_TMPFILE leaves
+# its hidden temporary, .NAME.PID.HEX.tmp (gzsafe(1)). One of ours whose
+# writer is gone and that is over an hour old is removed, and said so: a
+# crash happened.
+find "$dir" -maxdepth 1 -name '.*.*.*.tmp' -type f -user "$owner" -mmin +60 |
+while IFS= read -r t; do
+	pid=$(basename -- "$t" | awk -F. '{ print $(NF - 2) }')
+	case $pid in '' | *[!0-9]*) continue ;; esac
+	kill -0 "$pid" 2>/dev/null && continue
+	rm -f -- "$t" && echo "$(shown "$t"): removed: left by a commit that a crash cut short"
+done
 
 if [ -n "$lock" ]; then
 	holder=$(guardlock --status "$lock")

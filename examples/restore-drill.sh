@@ -27,6 +27,10 @@ DRILL_QUERY=${DRILL_QUERY:-"SELECT COUNT(*) FROM information_schema.TABLES WHERE
 DRILL_HOOK=${DRILL_HOOK:-}
 # The tool that made the backup prepares it: mariabackup or xtrabackup.
 DRILL_TOOL=${DRILL_TOOL:-mariabackup}
+# Whose archives are drilled: only files this user owns are trusted (the
+# user that runs backup.sh). Anything else in BACKUP_DIR may have been
+# planted by whoever else can write there.
+BACKUP_OWNER=${BACKUP_OWNER:-$(id -un)}
 MARIADBD=${MARIADBD:-$(command -v mariadbd || echo /usr/sbin/mariadbd)}
 
 prog=restore-drill.sh
@@ -42,16 +46,22 @@ if [ -n "$DRILL_LOCK" ] && [ "${DRILL_LOCKED_BY:-}" != "$$" ]; then
 	exec env DRILL_LOCKED_BY=$$ guardlock -s -w 3600 "$DRILL_LOCK" sh "$0" "$@"
 fi
 
+owner=$(id -u -- "$BACKUP_OWNER") || die "BACKUP_OWNER: $BACKUP_OWNER: no such user"
 if [ $# -gt 0 ]; then
 	archive=$1
 else
-	# names carry the date: the last in sorted order is the newest
-	archive=$(for f in "$BACKUP_DIR/$BACKUP_NAME"-*.xbs.gz \
-	    "$BACKUP_DIR/$BACKUP_NAME"-*.tar.gz; do
-		[ -f "$f" ] && printf '%s\n' "$f"
-	done | sort | tail -n 1)
-	[ -n "$archive" ] || die "$BACKUP_DIR: no $BACKUP_NAME-*.gz backup to drill"
+	# names carry the date: the last in sorted order is the newest of ours
+	archive=$(find "$BACKUP_DIR" -maxdepth 1 \( -name "$BACKUP_NAME-*.xbs.gz" -o \
+	    -name "$BACKUP_NAME-*.tar.gz" \) -type f -user "$owner" -links 1 |
+	    sort | tail -n 1)
+	[ -n "$archive" ] || die "$BACKUP_DIR: no $BACKUP_NAME-*.gz backup of $BACKUP_OWNER's to drill"
 fi
+# The archive and its sidecar must be plain files of the backup's owner.
+for f in "$archive" "$archive.b2"; do
+	if [ ! -f "$f" ] || [ -L "$f" ] || [ "$(stat -c %u:%h -- "$f")" != "$owner:1" ]; then
+		die "$f: not a plain file of $BACKUP_OWNER's: not drilled"
+	fi
+done
 
 stage=
 pid=

@@ -44,7 +44,8 @@ at_exit stop_server
 backup_env()
 {
 	BACKUP_DIR=$D/backups BACKUP_DEFAULTS=$D/bk.cnf BACKUP_SOCKET=$D/sock
-	export BACKUP_DIR BACKUP_DEFAULTS BACKUP_SOCKET
+	BACKUP_LOG=$D/logs/db.log
+	export BACKUP_DIR BACKUP_DEFAULTS BACKUP_SOCKET BACKUP_LOG
 }
 
 test_expect_success 'start a throwaway mariadbd on a private socket' '
@@ -77,7 +78,7 @@ test_expect_success 'a backup user with a password, and a dataset' '
 	test "$(sql -N -e "SELECT COUNT(*) FROM shop.orders")" -eq 8000 &&
 	sql -N -e "CHECKSUM TABLE $TABLES" > checksums.orig &&
 	test "$(wc -l < checksums.orig)" -eq 3 &&
-	mkdir backups
+	mkdir backups && mkdir -m 700 logs
 '
 
 test_expect_success 'examples/backup.sh commits an archive and its digest, silently' '

@@ -20,10 +20,12 @@ EOF
 chmod +x fakebackup
 
 # backup: examples/backup.sh on the fake tool, into $SCRATCH/b.
+mkdir logs && chmod 700 logs
 cat >backup <<EOF
 #!/bin/sh
 exec env BACKUP_DIR="$SCRATCH/b" BACKUP_TOOL="$SCRATCH/fakebackup" BACKUP_DEFAULTS= \\
-    BACKUP_SOCKET= FAKE_DATA="$SCRATCH/data" sh "$EX/backup.sh" "\$@"
+    BACKUP_SOCKET= FAKE_DATA="$SCRATCH/data" BACKUP_LOG="\${BACKUP_LOG:-$SCRATCH/logs/db.log}" \\
+    sh "$EX/backup.sh" "\$@"
 EOF
 chmod +x backup
 PATH=$SCRATCH:$PATH
@@ -84,7 +86,7 @@ test_expect_success 'under cron'"'"'s guardlock on the same lock, BACKUP_LOCK go
 '
 
 test_expect_success 'restore-drill.sh: DRILL_LOCK is taken shared even under another guardlock' '
-	rm -rf b && mkdir b && : >b/db-20260101-000000.xbs.gz &&
+	rm -rf b && mkdir b && : >b/db-20260101-000000.xbs.gz && : >b/db-20260101-000000.xbs.gz.b2 &&
 	mkdir fakebin && cat >fakebin/sumcheck <<-EOF &&
 	#!/bin/sh
 	flock -n -s "$SCRATCH/bk.lock" true && s=shared-ok || s=shared-refused
@@ -98,6 +100,65 @@ test_expect_success 'restore-drill.sh: DRILL_LOCK is taken shared even under ano
 	    sh "$EX/restore-drill.sh" 2>err &&
 	echo "shared-ok held" >want && test_cmp want probe &&
 	test_grep "^restore-drill.sh: .*: sumcheck -c failed" err
+'
+
+# A backup directory that another user owns and writes (the DBA's, say):
+# the attacker is user nobody.
+if nobody_ok; then
+	test_expect_success 'planted generations in BACKUP_DIR never push a real one out' '
+		rm -rf b && mkdir b && chown nobody:nogroup b &&
+		for i in 1 2 3; do timeout 60 env BACKUP_KEEP=1 backup || exit 1; sleep 1; done &&
+		ls b/db-*.xbs.gz >real && test "$(wc -l <real)" -eq 2 &&
+		as_nobody sh -c "for i in 1 2 3 4 5 6 7; do : >b/db-99999999-00000\$i.xbs.gz; : >b/db-99999999-00000\$i.xbs.gz.b2; done" &&
+		timeout 60 env BACKUP_KEEP=1 backup &&
+		ls b/db-*.xbs.gz >after &&
+		test "$(grep -c 99999999 after)" -eq 7 &&
+		test "$(grep -v 99999999 after | wc -l)" -eq 2 &&
+		newest=$(grep -v 99999999 after | tail -n 1) &&
+		gzip -dc "$newest" | cmp - data
+	'
+	test_expect_success 'restore-drill.sh drills the newest archive of ours, never a planted one' '
+		rm -rf fakebin && mkdir fakebin &&
+		printf "#!/bin/sh\necho \"\$3\" >\"%s/drilled\"\nexit 1\n" "$SCRATCH" >fakebin/sumcheck &&
+		chmod +x fakebin/sumcheck &&
+		test_expect_code 1 env PATH="$SCRATCH/fakebin:$PATH" BACKUP_DIR="$SCRATCH/b" \
+		    sh "$EX/restore-drill.sh" 2>err &&
+		echo "$SCRATCH/$(grep -v 99999999 after | tail -n 1)" >want && test_cmp want drilled &&
+		test_expect_code 1 sh "$EX/restore-drill.sh" b/db-99999999-000007.xbs.gz 2>err &&
+		test_grep "^restore-drill.sh: b/db-99999999-000007.xbs.gz: not a plain file of root.s: not drilled$" err
+	'
+	test_expect_success 'check-backups.sh reports the planted files as foreign, checks ours' '
+		test_expect_code 2 sh "$EX/check-backups.sh" b >out &&
+		test "$(grep -c ": foreign: not a plain file of root.s: not checked$" out)" -eq 7 &&
+		test "$(wc -l <out)" -eq 7
+	'
+	test_expect_success 'a log link planted by the user who owns BACKUP_DIR: refused, the victim intact' '
+		echo precious >victim && cp victim keep &&
+		as_nobody ln -s "$SCRATCH/victim" b/db.log &&
+		test_expect_code 2 timeout 60 env BACKUP_LOG="$SCRATCH/b/db.log" backup 2>err &&
+		test_grep "^backup.sh: .*b: others may write it: keep BACKUP_LOG where only backup.sh.s user can write$" err &&
+		test_cmp keep victim
+	'
+	test_expect_success 'in a private log directory, a planted link or FIFO is refused, without hanging' '
+		ln -s "$SCRATCH/victim" logs/l.log && mkfifo logs/f.log &&
+		test_expect_code 2 timeout 60 env BACKUP_LOG="$SCRATCH/logs/l.log" backup 2>err &&
+		test_grep "l.log: not a plain file of ours: refusing to write the log there$" err &&
+		test_expect_code 2 timeout 60 env BACKUP_LOG="$SCRATCH/logs/f.log" backup 2>err &&
+		test_grep "f.log: not a plain file of ours" err && test_cmp keep victim
+	'
+else
+	test_skip 'a backup directory others write' 'needs root, user nobody and setpriv'
+fi
+
+test_expect_success 'check-backups.sh removes an old temporary whose writer is gone, and says so' '
+	rm -rf c && mkdir c && (cd c && seq 1000 | gzsafe --digest a.gz) &&
+	: >c/.a.gz.999999999.5f.tmp && touch -d "2 hours ago" c/.a.gz.999999999.5f.tmp &&
+	: >c/.a.gz.$$.5f.tmp && touch -d "2 hours ago" c/.a.gz.$$.5f.tmp &&
+	: >c/.a.gz.999999998.6f.tmp &&
+	sh "$EX/check-backups.sh" c >out &&
+	echo "c/.a.gz.999999999.5f.tmp: removed: left by a commit that a crash cut short" >want &&
+	test_cmp want out &&
+	test -e c/.a.gz.$$.5f.tmp && test -e c/.a.gz.999999998.6f.tmp && test ! -e c/.a.gz.999999999.5f.tmp
 '
 
 test_done
