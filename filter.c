@@ -1192,11 +1192,15 @@ test(char **files, int stdinclosed, const struct opts *o)
 {
 	struct gzcheck g;
 	int fd, r, status = 0, unreadable = 0;
+	char *name;
 
 	for (; *files; files++) {
+		/* A glob may bring names that others chose: none reaches a terminal raw. */
+		name = printname(*files, NULL);
 		if ((fd = testopen(*files, stdinclosed)) < 0) {
-			weprintf("%s:", *files);
+			weprintf("%s:", name);
 			unreadable = 1;
+			free(name);
 			continue;
 		}
 		r = gzcheck_fd(fd, o->tar, &g);
@@ -1204,19 +1208,20 @@ test(char **files, int stdinclosed, const struct opts *o)
 			close(fd);
 		if (r == GZ_IOERR) {
 			errno = g.err;
-			weprintf("%s:", *files);
+			weprintf("%s:", name);
 			unreadable = 1;
 		} else if (r == GZ_BAD) {
-			printf("%s: FAILED: %s at byte %llu (member %lu)\n", *files, g.msg,
+			printf("%s: FAILED: %s at byte %llu (member %lu)\n", name, g.msg,
 			    (unsigned long long)g.offset, g.member);
 			status = EXIT_NO;
 		} else if (o->verbose) {
-			printf("%s: OK (%lu member%s, %llu -> %llu bytes)\n", *files, g.member,
+			printf("%s: OK (%lu member%s, %llu -> %llu bytes)\n", name, g.member,
 			    g.member == 1 ? "" : "s", (unsigned long long)g.in,
 			    (unsigned long long)g.out);
 		} else {
-			printf("%s: OK\n", *files);
+			printf("%s: OK\n", name);
 		}
+		free(name);
 	}
 	if (fshut(stdout, "<stdout>") < 0)
 		return EXIT_UNSURE;

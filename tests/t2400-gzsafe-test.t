@@ -151,6 +151,12 @@ test_expect_success 'a named FIFO with no writer reads as empty: no hang' '
 	test_grep "^nofifo: FAILED: " out
 '
 
+test_expect_success 'names with control characters are shown escaped' '
+	cp good.gz "$(printf "a\033[2Jb.gz")" &&
+	gzsafe -t a*b.gz >out && ! grep -q "$(printf "\033")" out &&
+	test_grep "^a\\\\x1b\\[2Jb\\.gz: OK$" out
+'
+
 test_expect_success 'usage errors are 2 (could not tell) wherever -t stands' '
 	test_expect_code 2 gzsafe --bogus -t good.gz 2>err &&
 	test_grep "^gzsafe: --bogus: unknown option or missing argument$" err &&
