@@ -47,6 +47,7 @@ struct opts {
 	int verify;
 	int nosync;
 	int verbose;
+	int quiet;		/* -t -q: failures only */
 	int tar;
 	const char *status;	/* --status-file */
 	int statusfd;		/* --status-fd, or -1 */
@@ -110,7 +111,7 @@ static const char usagetext[] =
 	"usage: gzsafe [-1..-9] [-p threads] [-b kib] [-m mode] [-N] [--digest] [--verify]\n"
 	"              [--no-sync] [--status-file path | --status-fd n] [-v] output\n"
 	"              [command [arg ...]]\n"
-	"       gzsafe -t [-v] [--tar] file | - ...\n";
+	"       gzsafe -t [-q | -v] [--tar] file | - ...\n";
 
 static _Noreturn void
 usage(int status)
@@ -971,14 +972,15 @@ writesidecar(struct pool *p, const char *path, const char *scpath, const struct 
 	const char *base = strrchr(path, '/');
 	struct stat st;
 	char *line;
+	size_t n;
 	int r = 0;
 
 	/* Checked at start too; again now, since hours may have passed. */
 	if (checkoutput(scpath, &st, why) < 0 || stagesidecar(&side, scpath, why) < 0)
 		return -1;
 	digest_final(&p->dg, md);
-	line = sidecar_line(md, DIGEST_MAX, base ? base + 1 : path, 0);
-	if (writeall(side.fd, line, strlen(line)) < 0 ||
+	line = sidecar_line(md, DIGEST_MAX, base ? base + 1 : path, 0, &n);
+	if (writeall(side.fd, line, n) < 0 ||
 	    (!o->nosync && atomic_sync(&side) < 0)) {
 		snprintf(why, WHY, "%s: write: %s", scpath, strerror(errno));
 		r = -1;
@@ -1214,6 +1216,8 @@ test(char **files, int stdinclosed, const struct opts *o)
 			printf("%s: FAILED: %s at byte %llu (member %lu)\n", name, g.msg,
 			    (unsigned long long)g.offset, g.member);
 			status = EXIT_NO;
+		} else if (o->quiet) {
+			;
 		} else if (o->verbose) {
 			printf("%s: OK (%lu member%s, %llu -> %llu bytes)\n", name, g.member,
 			    g.member == 1 ? "" : "s", (unsigned long long)g.in,
@@ -1249,6 +1253,7 @@ static const struct option longopts[] = {
 	{ "digest", no_argument, NULL, OPT_DIGEST },
 	{ "help", no_argument, NULL, 'h' },
 	{ "no-sync", no_argument, NULL, OPT_NOSYNC },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "status-fd", required_argument, NULL, OPT_STATUSFD },
 	{ "status-file", required_argument, NULL, OPT_STATUSFILE },
 	{ "tar", no_argument, NULL, OPT_TAR },
@@ -1258,7 +1263,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 /* '+': options end at OUTPUT, so COMMAND's own flags pass through. */
-static const char shortopts[] = "+123456789b:hm:Np:tv";
+static const char shortopts[] = "+123456789b:hm:Np:qtv";
 
 /*
  * -t makes gzsafe a checker, whose usage errors are "could not tell" (2)
@@ -1280,7 +1285,7 @@ int
 main(int argc, char *argv[])
 {
 	struct opts o = { .level = 6, .block = 128 * 1024, .mode = -1, .statusfd = -1 };
-	int c, closed, checker, compressonly = 0;
+	int c, closed, checker, compressonly = 0, testonly = 0;
 	char *end;
 	long m;
 
@@ -1317,6 +1322,7 @@ main(int argc, char *argv[])
 			compressonly = 1;
 			break;
 		case 't': break;
+		case 'q': o.quiet = testonly = 1; break;
 		case 'v': o.verbose = 1; break;
 		case OPT_DIGEST: o.digest = compressonly = 1; break;
 		case OPT_VERIFY: o.verify = compressonly = 1; break;
@@ -1326,7 +1332,7 @@ main(int argc, char *argv[])
 			o.statusfd = number(optarg, 3, INT_MAX, "status descriptor", failstatus);
 			compressonly = 1;
 			break;
-		case OPT_TAR: o.tar = 1; break;
+		case OPT_TAR: o.tar = testonly = 1; break;
 		case 'h': usage(0);
 		case OPT_VERSION:
 			puts("gzsafe " VERSION);
@@ -1350,8 +1356,8 @@ main(int argc, char *argv[])
 		}
 		return test(argv, closed & 1, &o);
 	}
-	if (o.tar) {
-		weprintf("--tar goes with -t");
+	if (testonly) {
+		weprintf("-q and --tar go with -t");
 		usage(EXIT_TOOL);
 	}
 	if (argc < 1)

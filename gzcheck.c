@@ -213,7 +213,7 @@ header(struct src *s, struct gzcheck *g)
 	flg = hbyte(s, &crc);
 	NEED(flg);
 	if (flg & 0xe0)
-		return fault(g, start + 3, "bad header: reserved flags set");
+		return fault(g, start + 3, "bad header: unknown header flags set");
 	for (i = 0; i < 6; i++) {	/* MTIME, XFL, OS */
 		c = hbyte(s, &crc);
 		NEED(c);

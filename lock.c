@@ -71,6 +71,8 @@ static int armed;
 static const char usagetext[] =
 	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile command [arg ...]\n"
 	"       guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile -c shell-command\n"
+	"       guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] fd\n"
+	"       guardlock -u fd\n"
 	"       guardlock --status lockfile\n";
 
 static _Noreturn void
@@ -537,11 +539,12 @@ describe(int fd, const struct stat *st, char *out, size_t size)
  * and arguments carry passwords that the command itself may hide from
  * ps(1) once it runs. The live command line comes from /proc when asked.
  *
- * The lock descriptor is read-only (see lock_open); the record goes
- * through a second one on the same inode, closed before the exec.
+ * The record goes through a second descriptor on the same inode, open for
+ * reading and writing and closed before the exec: the lock's own is
+ * read-only (see lock_open), or the caller's write-only one (lock_fd).
  */
 static void
-record_write(int fd, const char *path, const struct stat *st, const char *cmd)
+record_write(int fd, const char *path, const struct stat *st, long long pid, const char *cmd)
 {
 	char buf[RECORD_SIZE + 1], boot[40], host[128], line[CMD_MAX + 8], self[64];
 	size_t mlen = sizeof(RECORD_MAGIC) - 1;
@@ -555,17 +558,8 @@ record_write(int fd, const char *path, const struct stat *st, const char *cmd)
 		    "more than one name" : "not a regular file");
 		return;
 	}
-	n = pread(fd, buf, mlen, 0);
-	if (n < 0) {
-		weprintf("%s: holder record: read:", path);
-		return;
-	}
-	if (n > 0 && ((size_t)n < mlen || memcmp(buf, RECORD_MAGIC, mlen) != 0)) {
-		vlog("%s: holds other data: no holder record", path);
-		return;
-	}
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	wfd = open(self, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	wfd = open(self, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (wfd < 0 || fstat(wfd, &ws) < 0 || ws.st_dev != st->st_dev ||
 	    ws.st_ino != st->st_ino) {
 		vlog("%s: not writable here: no holder record", path);
@@ -573,11 +567,22 @@ record_write(int fd, const char *path, const struct stat *st, const char *cmd)
 			close(wfd);
 		return;
 	}
+	n = pread(wfd, buf, mlen, 0);
+	if (n < 0) {
+		weprintf("%s: holder record: read:", path);
+		close(wfd);
+		return;
+	}
+	if (n > 0 && ((size_t)n < mlen || memcmp(buf, RECORD_MAGIC, mlen) != 0)) {
+		vlog("%s: holds other data: no holder record", path);
+		close(wfd);
+		return;
+	}
 	thishost(host, sizeof(host), boot, sizeof(boot));
 	cmdline(line, sizeof(line), (char *const[]){ (char *)cmd, NULL });
-	start = proc_start(getpid());
+	start = proc_start(pid);
 	len = snprintf(buf, sizeof(buf), RECORD_MAGIC "pid %lld\nstart %lld\nboot %s\n"
-	    "host %s\nsince %lld\ncmd %s\nend\n", (long long)getpid(),
+	    "host %s\nsince %lld\ncmd %s\nend\n", pid,
 	    start < 0 ? 0 : start, boot[0] ? boot : "-", host,
 	    (long long)time(NULL), line);
 	if (len < 0 || len >= RECORD_SIZE) {
@@ -775,14 +780,14 @@ lock_open(const char *path, struct stat *st, int public)
  * descriptor is reopened read-write.
  */
 static int
-lock_try(int *fd, int op, const char *path)
+lock_try(int *fd, int op, const char *path, int mayreopen)
 {
 	char self[64];
 	int wfd;
 
 	if (flock(*fd, op | LOCK_NB) == 0)
 		return 0;
-	if (errno != EBADF || op != LOCK_EX)
+	if (errno != EBADF || op != LOCK_EX || !mayreopen)
 		return -1;
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", *fd);
 	if ((wfd = open(self, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
@@ -797,11 +802,11 @@ lock_try(int *fd, int op, const char *path)
 
 /* Take the lock: 0, or 1 if busy (-n, or the -w deadline passed). */
 static int
-lock_take(int *fd, int op, int nonblock, const char *path, const struct stat *st)
+lock_take(int *fd, int op, int nonblock, const char *path, const struct stat *st, int mayreopen)
 {
 	char desc[DESC_MAX];
 
-	if (lock_try(fd, op, path) == 0)
+	if (lock_try(fd, op, path, mayreopen) == 0)
 		return 0;
 	if (errno != EWOULDBLOCK && errno != EINTR)
 		eprintf(EXIT_TOOL, "%s: flock:", path);
@@ -918,7 +923,7 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 		}
 		if (tries == 0 && !o->nonblock && o->wait > 0)
 			timer_arm(o->wait);
-		if (lock_take(&fd, o->op, o->nonblock, path, &st)) {
+		if (lock_take(&fd, o->op, o->nonblock, path, &st, 1)) {
 			timer_disarm();
 			if (!o->quiet) {
 				describe(fd, &st, desc, sizeof(desc));
@@ -943,8 +948,63 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 	vlog("%s: acquired %s lock after %.3f s", path,
 	    o->op == LOCK_SH ? "a shared" : "an exclusive", elapsed());
 	if (o->op == LOCK_EX)
-		record_write(fd, path, &st, argv[0]);
+		record_write(fd, path, &st, (long long)getpid(), argv[0]);
 	run(fd, file, argv);
+}
+
+/*
+ * flock(1)'s descriptor form, `exec 9>LOCK; guardlock -n 9`: the lock goes
+ * on the caller's own open file description, so it stays with the calling
+ * shell after we exit (and `-u 9` releases it). The holder is that shell:
+ * the record names our parent. The file behind the descriptor answers to
+ * the same rules as a named lock file.
+ */
+static int
+lock_fd(const char *num, const struct lockopts *o, int unlock)
+{
+	char self[64], path[PATH_MAX], desc[DESC_MAX], pcmd[CMD_MAX + 8], *sp;
+	long long n;
+	struct stat st;
+	ssize_t len;
+	int fd;
+
+	if (strtonum_(num, 0, INT_MAX, &n) < 0)
+		usage(EXIT_TOOL);
+	fd = (int)n;
+	if (fstat(fd, &st) < 0)
+		eprintf(EXIT_TOOL, "descriptor %d:", fd);
+	if (unlock) {
+		if (flock(fd, LOCK_UN) < 0)
+			eprintf(EXIT_TOOL, "descriptor %d: flock:", fd);
+		return 0;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if ((len = readlink(self, path, sizeof(path) - 1)) < 0)
+		eprintf(EXIT_TOOL, "descriptor %d: which file:", fd);
+	path[len] = '\0';
+	if (checktype(path, st.st_mode) < 0)
+		exit(EXIT_TOOL);
+	checktrust(path, &st, o->public);
+	if (!o->nonblock && o->wait > 0)
+		timer_arm(o->wait);
+	if (lock_take(&fd, o->op, o->nonblock, path, &st, 0)) {
+		timer_disarm();
+		if (!o->quiet) {
+			describe(fd, &st, desc, sizeof(desc));
+			weprintf("%s: busy: %s", path, desc);
+		}
+		return o->busy;
+	}
+	timer_disarm();
+	vlog("%s: acquired %s lock on descriptor %d after %.3f s", path,
+	    o->op == LOCK_SH ? "a shared" : "an exclusive", fd, elapsed());
+	if (o->op == LOCK_EX) {
+		proc_cmdline(getppid(), pcmd, sizeof(pcmd));
+		if ((sp = strchr(pcmd, ' ')))
+			*sp = '\0';
+		record_write(fd, path, &st, (long long)getppid(), pcmd[0] ? pcmd : "?");
+	}
+	return 0;
 }
 
 /*
@@ -983,7 +1043,7 @@ status(const char *path)
 	proc_locks(&st, &h);
 	held = h.n > 0;
 	if (!held && fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type == NFS_SUPER_MAGIC) {
-		if (lock_try(&fd, LOCK_EX, path) == 0) {
+		if (lock_try(&fd, LOCK_EX, path, 1) == 0) {
 			close(fd);
 			fd = -1;
 		} else if (errno == EWOULDBLOCK) {
@@ -1035,7 +1095,7 @@ main(int argc, char *argv[])
 	struct lockopts o = { .op = LOCK_EX, .wait = -1, .busy = EXIT_BUSY };
 	const char *file;
 	char **cmd;
-	int c, statusmode = 0, opts = 0;
+	int c, statusmode = 0, opts = 0, unlock = 0;
 	long long busy;
 
 	proc_init();
@@ -1043,7 +1103,7 @@ main(int argc, char *argv[])
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	opterr = 0;
 	/* "+": options end at LOCKFILE, as in flock(1); the rest is the command's. */
-	while ((c = getopt_long(argc, argv, "+E:eFhnqsvw:x", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+E:eFhnqsuvw:x", longopts, NULL)) != -1) {
 		opts += c != OPT_STATUS;
 		switch (c) {
 		case 'E':
@@ -1063,6 +1123,9 @@ main(int argc, char *argv[])
 			break;
 		case 's':
 			o.op = LOCK_SH;
+			break;
+		case 'u':
+			unlock = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -1098,11 +1161,17 @@ main(int argc, char *argv[])
 			usage(EXIT_UNSURE);
 		return status(argv[0]);
 	}
-	if (argc < 2)
-		usage(EXIT_TOOL);
 	/* -w 0 is -n; -n wins over -w, as in flock(1). */
 	if (o.wait == 0)
 		o.nonblock = 1;
+	if (argc == 1 && argv[0][0] && strspn(argv[0], "0123456789") == strlen(argv[0]))
+		return lock_fd(argv[0], &o, unlock);
+	if (unlock) {
+		weprintf("-u: only with a descriptor number: guardlock -u FD");
+		usage(EXIT_TOOL);
+	}
+	if (argc < 2)
+		usage(EXIT_TOOL);
 	if (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--command") == 0) {
 		if (argc != 3) {
 			weprintf("%s: takes exactly one shell command", argv[1]);

@@ -33,26 +33,30 @@ escapename(const char *name)
 }
 
 char *
-sidecar_line(const unsigned char *digest, size_t len, const char *name, int tagged)
+sidecar_line(const unsigned char *digest, size_t len, const char *name, int form, size_t *n)
 {
 	char hex[2 * DIGEST_MAX + 1], alg[32], *esc, *line;
-	int esc_p = needsescape(name);
-	size_t n;
+	int esc_p = !(form & SIDECAR_ZERO) && needsescape(name);
+	char end = form & SIDECAR_ZERO ? '\0' : '\n';
+	size_t size;
+	int w;
 
 	digest_hex(digest, len, hex);
 	esc = esc_p ? escapename(name) : estrdup(name);
-	n = strlen(esc) + sizeof(hex) + 64;
-	line = emalloc(n);
-	if (tagged) {
+	size = strlen(esc) + sizeof(hex) + 64;
+	line = emalloc(size);
+	if (form & SIDECAR_TAG) {
 		if (len == DIGEST_MAX)
 			snprintf(alg, sizeof(alg), "BLAKE2b");
 		else
 			snprintf(alg, sizeof(alg), "BLAKE2b-%zu", len * 8);
-		snprintf(line, n, "%s%s (%s) = %s\n", esc_p ? "\\" : "", alg, esc, hex);
+		w = snprintf(line, size, "%s%s (%s) = %s%c", esc_p ? "\\" : "", alg, esc, hex, end);
 	} else {
-		snprintf(line, n, "%s%s  %s\n", esc_p ? "\\" : "", hex, esc);
+		w = snprintf(line, size, "%s%s %c%s%c", esc_p ? "\\" : "", hex,
+		    form & SIDECAR_BINARY ? '*' : ' ', esc, end);
 	}
 	free(esc);
+	*n = (size_t)w;
 	return line;
 }
 
@@ -180,20 +184,21 @@ parsetagged(const char *p, const char *end, int escaped, struct sidecar_entry *e
 	return parsename(name, (size_t)(sep - name), escaped, e);
 }
 
-/* "HEX  NAME" or b2sum's binary-mode "HEX *NAME". */
+/* "HEX  NAME", b2sum's binary-mode "HEX *NAME", or the one-space "HEX NAME". */
 static int
 parseplain(const char *p, const char *end, int escaped, struct sidecar_entry *e)
 {
-	const char *q = memchr(p, ' ', (size_t)(end - p));
+	const char *q = memchr(p, ' ', (size_t)(end - p)), *name;
 
-	if (!q || end - q < 2 || (q[1] != ' ' && q[1] != '*')) {
+	if (!q || end - q < 2) {
 		if (parsehex(p, (size_t)((q ? q : end) - p), e) < 0)
 			return -1;
 		return bad(e, "truncated line");
 	}
 	if (parsehex(p, (size_t)(q - p), e) < 0)
 		return -1;
-	return parsename(q + 2, (size_t)(end - (q + 2)), escaped, e);
+	name = q[1] == ' ' || q[1] == '*' ? q + 2 : q + 1;
+	return parsename(name, (size_t)(end - name), escaped, e);
 }
 
 /* "SHA256 (x) = ..." and friends: some other tool's tagged line. */

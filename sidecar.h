@@ -5,12 +5,17 @@
 #include <stddef.h>
 
 /*
- * One digest line for name (a basename or relative path), newline included,
- * in a malloc'd string: "HEX  NAME\n", or with tagged "BLAKE2b (NAME) = HEX\n"
- * ("BLAKE2b-256 (...)" for 32-byte digests). A name with a backslash, newline
- * or carriage return is escaped and the line starts with '\', as b2sum does.
+ * One digest line for name (a basename or relative path), its end included,
+ * in a malloc'd string: "HEX  NAME\n"; with SIDECAR_TAG "BLAKE2b (NAME) =
+ * HEX\n" ("BLAKE2b-256 (...)" for 32-byte digests); with SIDECAR_BINARY
+ * b2sum's binary-mode "HEX *NAME\n". A name with a backslash, newline or
+ * carriage return is escaped and the line starts with '\\', as b2sum does;
+ * with SIDECAR_ZERO the line ends with a NUL instead and nothing is
+ * escaped, as b2sum -z. *n gets the length.
  */
-char *sidecar_line(const unsigned char *digest, size_t len, const char *name, int tagged);
+enum { SIDECAR_TAG = 1 << 0, SIDECAR_BINARY = 1 << 1, SIDECAR_ZERO = 1 << 2 };
+char *sidecar_line(const unsigned char *digest, size_t len, const char *name, int form,
+    size_t *n);
 
 /* FILE's sidecar name, FILE.b2, in a malloc'd string. */
 char *sidecar_path(const char *file);
@@ -21,6 +26,8 @@ char *sidecar_path(const char *file);
  * e->name must point to at least n + 1 bytes; it receives the unescaped name.
  * Returns 1 for a digest line, 0 for a blank or '#' comment line, -1 for a
  * malformed one with e->why saying why (a static string).
+ * Accepted: both of b2sum's forms, "HEX *NAME", and the one-space BSD
+ * "HEX NAME" that b2sum reads too.
  * Refused: other algorithms, bad hex or length, NUL bytes, lines longer than
  * SIDECAR_LINEMAX, bad escapes, empty names, absolute names, ".." components.
  */

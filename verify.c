@@ -89,15 +89,15 @@ static struct {
 } pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, NULL, 0 };
 
 static struct {
-	int mode, force, tag, jobs, quiet, status, strict, warn, ignoremissing;
+	int mode, force, form, jobs, quiet, status, strict, warn, ignoremissing;
 	int lenset;		/* -l given: with -c, only lines of that length count */
 	size_t len;
 } opt = { .mode = WRITE, .len = DIGEST_MAX };
 
 static const char usagetext[] =
-	"usage: sumcheck [-f] [-l BITS] [--tag] [-j JOBS] FILE...\n"
-	"       sumcheck -p [-l BITS] [--tag] [FILE | -]...\n"
-	"       sumcheck -c [-j JOBS] [-l BITS] [-q | --status] [--strict] [--warn] [--ignore-missing] FILE | -...\n";
+	"usage: sumcheck [-f] [-l BITS] [--tag] [-b | -t] [-j JOBS] FILE...\n"
+	"       sumcheck -p [-l BITS] [--tag] [-b | -t] [-z] [FILE | -]...\n"
+	"       sumcheck -c [-j JOBS] [-l BITS] [-q | --status] [--strict] [-w] [--ignore-missing] FILE | -...\n";
 
 static _Noreturn void
 usage(int status)
@@ -353,8 +353,9 @@ whyfailed(const struct job *j)
 {
 	switch (j->res) {
 	case H_OPEN:
+		/* b2sum's words, so that scripts that match them still do. */
 		errno = j->err;
-		weprintf("%s: open:", j->show);
+		weprintf("%s:", j->show);
 		break;
 	case H_READ:
 		errno = j->err;
@@ -460,16 +461,17 @@ writesidecar(const struct job *j, const char *sc)
 {
 	struct atomic a;
 	char *line;
+	size_t n;
 	int r = -1;
 
 	if (atomic_open(&a, sc, 0600) < 0) {
 		weprintf("%s: create:", sc);
 		return -1;
 	}
-	line = sidecar_line(j->got, j->len, basename_(j->name), opt.tag);
+	line = sidecar_line(j->got, j->len, basename_(j->name), opt.form, &n);
 	if (likedata(&a, j, sc) < 0)
 		;
-	else if (writeall(a.fd, line, strlen(line)) < 0)
+	else if (writeall(a.fd, line, n) < 0)
 		weprintf("%s: write:", sc);
 	else if (atomic_sync(&a) < 0)
 		weprintf("%s: fsync:", sc);
@@ -531,7 +533,7 @@ printmode(int argc, char **argv, int stdinclosed)
 	static char *stdinonly[] = { dash, NULL };
 	char *line;
 	struct job *j;
-	size_t i;
+	size_t i, n;
 	int bad = 0;
 
 	if (argc == 0) {
@@ -557,8 +559,13 @@ printmode(int argc, char **argv, int stdinclosed)
 			bad = 1;
 			continue;
 		}
-		line = sidecar_line(j->got, j->len, j->name, opt.tag);
-		fputs(line, stdout);
+		/*
+		 * One write(2) a line, as b2sum's line-buffered output: runs in
+		 * parallel into one file (xargs -P) never splice two lines.
+		 */
+		line = sidecar_line(j->got, j->len, j->name, opt.form, &n);
+		fwrite(line, 1, n, stdout);
+		fflush(stdout);
 		free(line);
 	}
 	stoppool();
@@ -763,7 +770,7 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 		else if (!opt.status && errno == ELOOP)
 			weprintf("%s: is a symbolic link: not followed", g->path);
 		else if (!opt.status)
-			weprintf("%s: open:", g->path);
+			weprintf("%s:", g->path);
 		g->failed = 1;
 		free(prefix);
 		return;
@@ -865,6 +872,7 @@ report(struct group *g)
 			if (say && !opt.quiet) {
 				putname(j);
 				fputs(": OK\n", stdout);
+				fflush(stdout);	/* one write(2) a line, as -p */
 			}
 			continue;
 		}
@@ -975,9 +983,10 @@ main(int argc, char **argv)
 {
 	enum {
 		OPT_IGNOREMISSING = CHAR_MAX + 1, OPT_STATUS, OPT_STRICT, OPT_TAG,
-		OPT_VERSION, OPT_WARN
+		OPT_VERSION
 	};
 	static const struct option longopts[] = {
+		{ "binary", no_argument, NULL, 'b' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -989,11 +998,13 @@ main(int argc, char **argv)
 		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "tag", no_argument, NULL, OPT_TAG },
+		{ "text", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "warn", no_argument, NULL, OPT_WARN },
+		{ "warn", no_argument, NULL, 'w' },
+		{ "zero", no_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *onlycheck = NULL, *onlywrite = NULL;
+	const char *onlycheck = NULL, *onlywrite = NULL, *onlyprint = NULL;
 	long long n;
 	int c, closed, jflag = 0;
 
@@ -1001,12 +1012,15 @@ main(int argc, char **argv)
 	setprogname_(argv[0]);
 	failstatus = EXIT_UNSURE;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "cfhj:l:pq", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "bcfhj:l:pqtwz", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opt.mode = opt.mode == PRINT ? -1 : CHECK; break;
 		case 'p': opt.mode = opt.mode == CHECK ? -1 : PRINT; break;
 		case 'f': opt.force = 1; break;
-		case OPT_TAG: opt.tag = 1; onlywrite = "--tag"; break;
+		case OPT_TAG: opt.form |= SIDECAR_TAG; onlywrite = "--tag"; break;
+		case 'b': opt.form |= SIDECAR_BINARY; onlywrite = "-b"; break;
+		case 't': opt.form &= ~SIDECAR_BINARY; onlywrite = "-t"; break;
+		case 'z': opt.form |= SIDECAR_ZERO; onlyprint = "-z"; break;
 		case 'l':
 			/* As b2sum 9.4: the last -l counts. */
 			if (strtonum_(optarg, 8, 512, &n) < 0 || n % 8) {
@@ -1027,7 +1041,7 @@ main(int argc, char **argv)
 		case 'q': opt.quiet = 1; onlycheck = "-q"; break;
 		case OPT_STATUS: opt.status = 1; onlycheck = "--status"; break;
 		case OPT_STRICT: opt.strict = 1; onlycheck = "--strict"; break;
-		case OPT_WARN: opt.warn = 1; onlycheck = "--warn"; break;
+		case 'w': opt.warn = 1; onlycheck = "--warn"; break;
 		case OPT_IGNOREMISSING: opt.ignoremissing = 1; onlycheck = "--ignore-missing"; break;
 		case 'h': usage(0);
 		case OPT_VERSION:
@@ -1043,6 +1057,10 @@ main(int argc, char **argv)
 
 	if (opt.force && opt.mode == CHECK)
 		onlywrite = "-f";
+	if (onlyprint && opt.mode != PRINT) {
+		weprintf("%s: only with -p, as b2sum takes it only when printing", onlyprint);
+		usage(EXIT_UNSURE);
+	}
 	if (badcombination(argc, onlycheck, onlywrite, jflag))
 		usage(EXIT_UNSURE);
 	if (!opt.jobs)

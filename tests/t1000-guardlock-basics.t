@@ -182,6 +182,50 @@ test_expect_success 'flock(1)'"'"'s spellings: -e for -x; -w as strtod(3) reads 
 	for w in " 5" 1e3 0x10 .5 5.; do guardlock -w "$w" l true || exit 1; done
 '
 
+test_expect_success 'a script may lock itself and run: the lock file is opened read-only' '
+	printf "#!/bin/sh\necho ran \$1\n" >self.sh && chmod 700 self.sh &&
+	guardlock -s self.sh ./self.sh a >out && echo "ran a" >want && test_cmp want out &&
+	guardlock self.sh ./self.sh b >out && echo "ran b" >want && test_cmp want out
+'
+
+test_expect_success 'flock(1)'"'"'s boilerplate for a script that locks itself' '
+	cat >boiler.sh <<-\EOF &&
+	#!/bin/sh
+	[ "${FLOCKER}" != "$0" ] && exec env FLOCKER="$0" guardlock -en "$0" "$0" "$@" || :
+	flock -n "$0" true && echo unlocked || echo locked
+	EOF
+	chmod 700 boiler.sh && ./boiler.sh >out &&
+	echo locked >want && test_cmp want out
+'
+
+test_expect_success 'descriptor form: lock the caller'"'"'s descriptor, exit 0; -u releases it' '
+	(umask 077 && exec 9>fd.lock && guardlock -n 9 &&
+	    test_expect_code 1 flock -n fd.lock true 9>&- &&
+	    test_expect_code 75 sh -c "guardlock -n fd.lock true" 9>&- &&
+	    guardlock -u 9 && flock -n fd.lock true 9>&-) &&
+	flock -n fd.lock true
+'
+
+test_expect_success 'descriptor form: the record names the calling shell, the holder' '
+	sh -c "umask 077 && exec 9>fd2.lock && guardlock 9 && echo \$\$ >shellpid && cat fd2.lock >rec" &&
+	test_grep "^pid $(cat shellpid)\$" rec
+'
+
+test_expect_success 'descriptor form: busy is 75 (or -E), a bad descriptor 125, a 0644 file refused' '
+	rm -f held && mkfifo go || exit 1
+	guardlock fd3.lock sh -c "touch held; read _ <go" &
+	wait_for held 20 &&
+	(exec 9<fd3.lock && test_expect_code 75 guardlock -n 9 2>err &&
+	    test_grep "^guardlock: .*fd3\\.lock: busy: held by pid " err &&
+	    test_expect_code 7 guardlock -n -E 7 9 2>/dev/null) &&
+	echo >go && wait &&
+	test_expect_code 125 guardlock 9 9>&- 2>err &&
+	test_grep "^guardlock: descriptor 9: Bad file descriptor$" err &&
+	(umask 022 && exec 9>pub.lock && test_expect_code 125 guardlock -n 9 2>err &&
+	    test_grep "other users may open it \\(mode 0644\\)" err) &&
+	test_expect_code 125 guardlock -u 2>err && test_grep "^usage: guardlock" err
+'
+
 test_expect_success 'flock(1) long options are accepted' '
 	guardlock --exclusive --nonblock --conflict-exit-code 3 --timeout 1 l true &&
 	guardlock --shared --nb --wait 0.5 l true &&

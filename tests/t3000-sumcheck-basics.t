@@ -104,7 +104,7 @@ test_expect_success 'several files: one refused, the others written, exit 2' '
 
 test_expect_success 'a missing file, a directory: no sidecar, exit 2' '
 	test_expect_code 2 sumcheck nothere 2>err &&
-	test_grep "^sumcheck: nothere: open: No such file or directory$" err &&
+	test_grep "^sumcheck: nothere: No such file or directory$" err &&
 	mkdir dir && test_expect_code 2 sumcheck dir 2>err &&
 	test_grep "^sumcheck: dir: not a regular file$" err &&
 	test ! -e nothere.b2 && test ! -e dir.b2
@@ -123,7 +123,7 @@ test_expect_success '-p: lines on stdout, - and no operand read stdin' '
 test_expect_success '-p with an unreadable operand: the rest printed, exit 2' '
 	echo a >a &&
 	test_expect_code 2 sumcheck -p a nothere >out 2>err &&
-	b2sum a >want && test_cmp want out && test_grep "nothere: open" err
+	b2sum a >want && test_cmp want out && test_grep "^sumcheck: nothere: No such file or directory$" err
 '
 
 test_expect_success 'check: exit 0 verified, 1 mismatch, 2 missing file or sidecar' '
@@ -138,7 +138,7 @@ test_expect_success 'check: exit 0 verified, 1 mismatch, 2 missing file or sidec
 	echo "db: FAILED open or read" >want && test_cmp want out &&
 	test_grep "^sumcheck: WARNING: 1 listed file could not be read$" err &&
 	test_expect_code 2 sumcheck -c nosuch.b2 2>err &&
-	test_grep "nosuch\.b2: open: No such file" err
+	test_grep "nosuch\.b2: No such file" err
 '
 
 test_expect_success 'a data file without a sidecar is told apart from a manifest' '

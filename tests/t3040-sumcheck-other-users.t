@@ -89,7 +89,7 @@ test_expect_success 'escape sequences in names never reach the terminal raw' '
 	test_expect_code 2 sumcheck -c att/S5 >out 2>err &&
 	! grep -q "$(printf "\033")" out err &&
 	test_grep "^\\\\att/\\\\x1b\\]0;owned\\\\x07x: OK$" out &&
-	test_grep "nope\\\\x1b\\]0;owned\\\\x07x: open: No such file" err
+	test_grep "nope\\\\x1b\\]0;owned\\\\x07x: No such file" err
 '
 
 test_done

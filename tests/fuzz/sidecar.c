@@ -19,12 +19,13 @@ roundtrip(const uint8_t *data, size_t size)
 	unsigned char md[DIGEST_MAX];
 	size_t len, i, n;
 	char *name, *line;
-	int tagged;
+	int tagged, form;
 
 	if (size < 2)
 		return;
 	len = 1 + data[0] % DIGEST_MAX;
 	tagged = data[1] & 1;
+	form = (tagged ? SIDECAR_TAG : 0) | (data[1] & 2 ? SIDECAR_BINARY : 0);
 	data += 2;
 	size -= 2;
 	for (i = 0; i < DIGEST_MAX; i++)
@@ -37,8 +38,7 @@ roundtrip(const uint8_t *data, size_t size)
 	if (n == 0)
 		name[n++] = 'x';
 	name[n] = '\0';
-	line = sidecar_line(md, len, name, tagged);
-	n = strlen(line);
+	line = sidecar_line(md, len, name, form, &n);
 	e.name = malloc(n + 1);
 	if (sidecar_parse(line, n - 1, &e) != 1 || e.len != len ||
 	    memcmp(e.digest, md, len) != 0 || strcmp(e.name, name) != 0 ||
