@@ -26,7 +26,11 @@ PKG_CFLAGS = `$(PKG_CONFIG) --cflags zlib libb2`
 ZLIB_LIBS = `$(PKG_CONFIG) --libs zlib`
 B2_LIBS = `$(PKG_CONFIG) --libs libb2`
 
-SP_CPPFLAGS = -D_GNU_SOURCE -DVERSION='"$(VERSION)"'
+# B2REF=0: build as against a libb2 without its portable functions (a
+# build without --enable-fat, any non-x86 port); see digest.c.
+B2REF = 1
+B2REF_0 = -DSAFEPIPE_NO_B2REF
+SP_CPPFLAGS = -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(B2REF_$(B2REF))
 SP_CFLAGS = $(SP_CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(WERROR) -pthread $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 SP_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 
