@@ -83,8 +83,12 @@ tests/crashfs/crashfs: tests/crashfs/crashfs.c
 		echo "no libfuse3 (libfuse3-dev): the power-cut test will skip"; \
 	fi
 
+# Every skip is a TAP skip with its reason; the count and the reasons close
+# the run, so that a machine without root, tmpfs or a tool shows it.
 check: all tests/shim.so tests/crashfs/crashfs
-	$(PROVE) $(PROVEFLAGS) tests/
+	@rm -f .skips; SAFEPIPE_SKIPLOG=$$PWD/.skips $(PROVE) $(PROVEFLAGS) tests/; st=$$?; \
+	n=`cat .skips 2>/dev/null | wc -l`; echo "make check: $$n skipped"; \
+	sed 's/^/  skip: /' .skips 2>/dev/null; rm -f .skips; exit $$st
 
 demo: all
 	sh examples/demo.sh
@@ -137,7 +141,7 @@ uninstall:
 	cd $(DESTDIR)$(MANPREFIX)/man1 && rm -f guardlock.1 gzsafe.1 sumcheck.1
 
 clean:
-	rm -f $(PROG) $(OBJ) .flags .flags.new tests/shim.so tests/crashfs/crashfs
+	rm -f $(PROG) $(OBJ) .flags .flags.new .skips tests/shim.so tests/crashfs/crashfs
 
 FORCE:
 
