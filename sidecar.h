@@ -29,7 +29,10 @@ char *sidecar_path(const char *file);
  * Accepted: both of b2sum's forms, "HEX *NAME", and the one-space BSD
  * "HEX NAME" that b2sum reads too.
  * Refused: other algorithms, bad hex or length, NUL bytes, lines longer than
- * SIDECAR_LINEMAX, bad escapes, empty names, absolute names, ".." components.
+ * SIDECAR_LINEMAX, bad escapes, empty names. An absolute name or one with a
+ * ".." component is a digest line with unsafe set and why saying which: a
+ * digest file vouches only for its own tree, so a list of names must refuse
+ * it, while a sidecar checked against its data file does not use the name.
  */
 #define SIDECAR_LINEMAX 8192
 
@@ -38,6 +41,7 @@ struct sidecar_entry {
 	size_t len;			/* digest bytes, 1..64 */
 	char *name;			/* caller's buffer, unescaped, NUL-terminated */
 	int tagged;			/* "BLAKE2b (NAME) = HEX" form */
+	int unsafe;			/* absolute, or with a ".." component */
 	const char *why;		/* reason when malformed */
 };
 

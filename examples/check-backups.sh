@@ -82,7 +82,9 @@ while IFS= read -r t; do
 	rm -f -- "$t" && echo "$(shown "$t"): removed: left by a commit that a crash cut short"
 done
 
-if [ -n "$lock" ]; then
+# No lock file is no holder: /run is emptied at boot, and the lock file
+# comes back with the first backup.
+if [ -n "$lock" ] && { [ -e "$lock" ] || [ -L "$lock" ]; }; then
 	holder=$(guardlock --status "$lock")
 	case $? in
 	0) ;;

@@ -10,12 +10,15 @@ echo "last night" | gzip >keep.gz
 
 # sigcall 'PERL' CMD...: run CMD after PERL has set up the signal state;
 # exec(2) keeps ignored signals and the mask, as a job runner's fork does.
-sigcall()
-{
-	_code=$1
-	shift
-	perl -MPOSIX -e "$_code; exec { \$ARGV[0] } @ARGV or exit 127" "$@"
-}
+# A script, not a function: in the background, $! is then CMD's own pid.
+cat >sigcall <<'EOF'
+#!/bin/sh
+code=$1
+shift
+exec perl -MPOSIX -e "$code; exec { \$ARGV[0] } @ARGV or exit 127" "$@"
+EOF
+chmod +x sigcall
+PATH=$SCRATCH:$PATH
 
 unchanged()
 {
@@ -129,6 +132,7 @@ test_expect_success 'SIGTERM blocked by the caller: gzsafe still dies of it clea
 	{ sigcall "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGTERM))" \
 	    gzsafe --digest out.gz ./slow2 2>err & pid=$!; } &&
 	wait_for started 20 &&
+	test "$(cat /proc/$pid/comm)" = gzsafe &&
 	kill -TERM $pid &&
 	{ wait $pid; st=$?; } && test $st -eq 143 &&
 	unchanged out.gz && test ! -e out.gz.b2 &&
