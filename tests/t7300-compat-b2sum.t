@@ -21,7 +21,7 @@
 # Not ported (they test cksum(1), not b2sum): cksum-c.sh's -a sha2/sm3/crc
 # cases beyond the BLAKE2b lengths that stand in for them, base64 digests
 # ("tag-prefix"), --untagged; md5sum-bsd.sh's --tag --text refusal (--text
-# is accepted as a no-op, with --tag too: nothing in the output changes).
+# is a no-op here, and whether it may join --tag is not specified).
 . "$(dirname "$0")/lib.sh"
 need b2sum || skip_all 'no b2sum(1) to compare with'
 
