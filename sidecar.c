@@ -197,7 +197,11 @@ parsetagged(const char *p, const char *end, int escaped, struct sidecar_entry *e
 	return parsename(name, (size_t)(sep - name), escaped, e);
 }
 
-/* "HEX  NAME", b2sum's binary-mode "HEX *NAME", or the one-space "HEX NAME". */
+/*
+ * "HEX  NAME" or b2sum's binary-mode "HEX *NAME"; or the one-space BSD
+ * "HEX NAME". As b2sum, the first such line of a file decides which form
+ * the file is in (e->onespace), so that " b" and "*c" stay names there.
+ */
 static int
 parseplain(const char *p, const char *end, int escaped, struct sidecar_entry *e)
 {
@@ -210,7 +214,14 @@ parseplain(const char *p, const char *end, int escaped, struct sidecar_entry *e)
 	}
 	if (parsehex(p, (size_t)(q - p), e) < 0)
 		return -1;
-	name = q[1] == ' ' || q[1] == '*' ? q + 2 : q + 1;
+	if (e->onespace < 0)
+		e->onespace = q[1] != ' ' && q[1] != '*';
+	if (e->onespace)
+		name = q + 1;
+	else if (q[1] == ' ' || q[1] == '*')
+		name = q + 2;
+	else
+		return bad(e, "one space after the digest in a file of two");
 	return parsename(name, (size_t)(end - name), escaped, e);
 }
 

@@ -27,7 +27,8 @@ char *sidecar_path(const char *file);
  * Returns 1 for a digest line, 0 for a blank or '#' comment line, -1 for a
  * malformed one with e->why saying why (a static string).
  * Accepted: both of b2sum's forms, "HEX *NAME", and the one-space BSD
- * "HEX NAME" that b2sum reads too.
+ * "HEX NAME" that b2sum reads too; set e->onespace to -1 before a file's
+ * first line, and keep it for the rest, as the first plain line decides.
  * Refused: other algorithms, bad hex or length, NUL bytes, lines longer than
  * SIDECAR_LINEMAX, bad escapes, empty names. An absolute name or one with a
  * ".." component is a digest line with unsafe set and why saying which: a
@@ -42,6 +43,7 @@ struct sidecar_entry {
 	char *name;			/* caller's buffer, unescaped, NUL-terminated */
 	int tagged;			/* "BLAKE2b (NAME) = HEX" form */
 	int unsafe;			/* absolute, or with a ".." component */
+	int onespace;			/* in-out: -1 unknown yet for this file, 0 "HEX  NAME", 1 "HEX NAME" */
 	const char *why;		/* reason when malformed */
 };
 

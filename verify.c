@@ -783,6 +783,7 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 		fcntl(rd.fd, F_SETFL, fcntl(rd.fd, F_GETFL) & ~O_NONBLOCK);
 	line = emalloc(SIDECAR_LINEMAX + 1);
 	e.name = emalloc(SIDECAR_LINEMAX + 2);
+	e.onespace = -1;
 	while ((got = nextline(&rd, line, &n)) > 0) {
 		lineno++;
 		r = sidecar_parse(line, n, &e);

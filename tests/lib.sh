@@ -175,11 +175,11 @@ _nobody_bin=
 nobody_ok()
 {
 	[ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && need setpriv || return 1
-	chmod 755 "$SCRATCH" &&
-	setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$SCRATCH" || {
+	if ! chmod 755 "$SCRATCH" ||
+	    ! setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$SCRATCH"; then
 		echo "# $SCRATCH: nobody cannot reach it (set TMPDIR to a public place)"
 		return 1
-	}
+	fi
 	[ -n "$_nobody_bin" ] && return 0
 	_nobody_bin=$(mktemp -d "${TMPDIR:-/tmp}/safepipe-nobody.XXXXXX") &&
 	at_exit "rm -rf '$_nobody_bin'" &&

@@ -71,7 +71,7 @@ test_expect_success 'stdin closed: pipe mode refuses, never commits an empty arc
 	test_grep "^gzsafe: standard input: closed: nothing to compress; out.gz left unchanged$" err &&
 	unchanged out.gz && test ! -e out.gz.b2 &&
 	test_expect_code 2 sumcheck -p <&- >out 2>err && test ! -s out &&
-	test_grep "^sumcheck: standard input: read: Bad file descriptor$" err &&
+	test_grep "^sumcheck: standard input: Bad file descriptor$" err &&
 	test_expect_code 2 gzsafe -t - <&- >out 2>err && test ! -s out &&
 	test_expect_code 2 sumcheck -c - <&- 2>err
 '

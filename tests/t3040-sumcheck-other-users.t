@@ -10,6 +10,7 @@ nobody_ok || skip_all 'needs root, user nobody and setpriv'
 # Root's secret, and the attacker's directory.
 mkdir secret && chmod 700 secret && echo "root only" >secret/pin && chmod 600 secret/pin
 pinhash=$(b2sum secret/pin | cut -c1-128)
+export pinhash
 mkdir att && chown nobody:nogroup att && chmod 755 att
 
 test_expect_success 'a directory link in a listed name is not followed: no verdict, no existence oracle' '
