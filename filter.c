@@ -69,13 +69,43 @@ usage(int status)
 }
 
 /*
+ * The producer's end: 0 and *wst, or -1 if how it ended cannot be known
+ * (waitpid failed: with SIGCHLD ignored the kernel would have reaped it,
+ * and a status we never saw is not a success).
+ */
+static int
+reap(int *wst)
+{
+	sigset_t all, old;
+	siginfo_t si;
+	pid_t r;
+
+	/*
+	 * Wait without reaping first: while the producer is a zombie its pid
+	 * cannot be reused, so a signal handler that forwards to child never
+	 * hits a stranger. Then, with signals held, forget the pid and reap.
+	 */
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	r = child;
+	child = -1;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while ((r = waitpid(r, wst, 0)) < 0 && errno == EINTR)
+		;
+	return r < 0 ? -1 : 0;
+}
+
+/*
  * Start COMMAND with its stdout on a pipe; the pipe's read end, or -1 with
  * errno set and *execerr saying whether it was the exec that failed.
  */
 static int
 spawn(char **argv, int *execerr)
 {
-	int fds[2], ep[2], e;
+	int fds[2], ep[2], e, e2;
 	ssize_t n;
 
 	*execerr = 0;
@@ -111,30 +141,13 @@ spawn(char **argv, int *execerr)
 	n = readall(ep[0], &e, sizeof(e));
 	close(ep[0]);
 	if (n == sizeof(e)) {
-		waitpid(child, NULL, 0);
-		child = -1;
+		reap(&e2);
 		close(fds[0]);
 		*execerr = 1;
 		errno = e;
 		return -1;
 	}
 	return fds[0];
-}
-
-/*
- * The producer's end: 0 and *wst, or -1 if how it ended cannot be known
- * (waitpid failed: with SIGCHLD ignored the kernel would have reaped it,
- * and a status we never saw is not a success).
- */
-static int
-reap(int *wst)
-{
-	pid_t r;
-
-	while ((r = waitpid(child, wst, 0)) < 0 && errno == EINTR)
-		;
-	child = -1;
-	return r < 0 ? -1 : 0;
 }
 
 /*

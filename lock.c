@@ -66,7 +66,9 @@ static struct timespec t0;
 static volatile sig_atomic_t expired;
 static struct sigaction oldalarm;
 static sigset_t oldmask;
-static int armed;
+static struct itimerval oldtimer;	/* the caller's alarm, if any */
+static struct timespec armedat;
+static int armed, callers;		/* callers: the caller's alarm is our deadline */
 
 static const char usagetext[] =
 	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile command [arg ...]\n"
@@ -590,6 +592,21 @@ onalarm(int sig)
  * alarm that lands between the test of expired and the flock(2) call
  * would otherwise be lost and the wait would never end.
  */
+static double
+tv2s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+static void
+s2tv(double s, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)s;
+	tv->tv_usec = (suseconds_t)((s - (double)tv->tv_sec) * 1e6);
+	if (tv->tv_sec == 0 && tv->tv_usec == 0)
+		tv->tv_usec = 1;
+}
+
 static void
 timer_arm(double secs)
 {
@@ -597,6 +614,16 @@ timer_arm(double secs)
 	struct itimerval it;
 	sigset_t set;
 
+	/*
+	 * An alarm the caller set (alarm(2) before exec) is theirs: if it is
+	 * due before our deadline it ends the wait, and goes off as it would
+	 * have (timer_disarm); if later, it is set again for what is left.
+	 */
+	getitimer(ITIMER_REAL, &oldtimer);
+	clock_gettime(CLOCK_MONOTONIC, &armedat);
+	callers = timerisset(&oldtimer.it_value) && tv2s(&oldtimer.it_value) < secs;
+	if (callers)
+		secs = tv2s(&oldtimer.it_value);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onalarm;
 	sigemptyset(&sa.sa_mask);
@@ -605,10 +632,7 @@ timer_arm(double secs)
 	sigaddset(&set, SIGALRM);
 	sigprocmask(SIG_UNBLOCK, &set, &oldmask);
 	memset(&it, 0, sizeof(it));
-	it.it_value.tv_sec = (time_t)secs;
-	it.it_value.tv_usec = (suseconds_t)((secs - (double)it.it_value.tv_sec) * 1e6);
-	if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
-		it.it_value.tv_usec = 1;
+	s2tv(secs, &it.it_value);
 	it.it_interval.tv_usec = 10000;
 	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
 		eprintf(EXIT_TOOL, "setitimer:");
@@ -620,6 +644,7 @@ static void
 timer_disarm(void)
 {
 	struct itimerval it;
+	double left;
 
 	if (!armed)
 		return;
@@ -628,6 +653,16 @@ timer_disarm(void)
 	sigaction(SIGALRM, &oldalarm, NULL);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	armed = 0;
+	if (!timerisset(&oldtimer.it_value))
+		return;
+	left = tv2s(&oldtimer.it_value) - elapsed(&armedat);
+	if (left <= 0 || (callers && expired)) {
+		raise(SIGALRM);		/* the caller's alarm went off while we waited */
+		return;
+	}
+	it.it_interval = oldtimer.it_interval;
+	s2tv(left, &it.it_value);
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static const char *

@@ -93,4 +93,13 @@ test_expect_success 'escape sequences in names never reach the terminal raw' '
 	test_grep "nope\\\\x1b\\]0;owned\\\\x07x: No such file" err
 '
 
+test_expect_success 'a sidecar that is a link to a device, or a device: refused at once, no spin' '
+	echo x >dv && ln -s /dev/zero dv.b2 &&
+	test_expect_code 2 timeout 20 sumcheck -c dv 2>err &&
+	test_grep "dv\.b2: is a symbolic link: not followed" err &&
+	rm dv.b2 && mknod dv.b2 c 1 5 &&
+	test_expect_code 2 timeout 20 sumcheck -c dv 2>err &&
+	test_grep "dv\.b2: not a regular file" err
+'
+
 test_done
