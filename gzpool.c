@@ -54,6 +54,7 @@ struct gzpool {
 	pthread_cond_t done;	/* a block is DONE, or stop */
 	pthread_cond_t freed;	/* a block is FREE, or stop */
 	struct block *blocks;
+	unsigned char *arena;	/* every block's buffers */
 	int nblocks;
 	uint64_t nextwrite;	/* seq the writer waits for */
 	int finished;		/* the writer has written the last block */
@@ -350,11 +351,8 @@ quiesce(struct gzpool *p)
 	free(p->zs);
 	p->zs = NULL;
 	p->nzs = 0;
-	for (i = 0; i < p->nblocks; i++) {
-		free(p->blocks[i].in);
-		free(p->blocks[i].dict);
-		free(p->blocks[i].out);
-	}
+	free(p->arena);
+	p->arena = NULL;
 	free(p->blocks);
 	free(p->workers);
 	free(p->tail);
@@ -385,6 +383,7 @@ struct gzpool *
 gzpool_start(int fd, const struct gzpool_opts *o, char *why, size_t whysize)
 {
 	struct gzpool *p = calloc(1, sizeof(*p));
+	size_t outcap, per;
 	int i, e = 0;
 
 	if (!p) {
@@ -414,13 +413,18 @@ gzpool_start(int fd, const struct gzpool_opts *o, char *why, size_t whysize)
 		e = errno;
 		goto nomem;
 	}
+	/* One allocation holds every block's input, dictionary and output. */
+	outcap = compressBound(o->block) + 64;
+	per = o->block + DICT + outcap;
+	if (!(p->arena = malloc((size_t)p->nblocks * per))) {
+		e = errno;
+		goto nomem;
+	}
 	for (i = 0; i < p->nblocks; i++) {
-		p->blocks[i].outcap = compressBound(o->block) + 64;
-		if (!(p->blocks[i].in = malloc(o->block)) || !(p->blocks[i].dict = malloc(DICT)) ||
-		    !(p->blocks[i].out = malloc(p->blocks[i].outcap))) {
-			e = errno;
-			goto nomem;
-		}
+		p->blocks[i].in = p->arena + (size_t)i * per;
+		p->blocks[i].dict = p->blocks[i].in + o->block;
+		p->blocks[i].out = p->blocks[i].dict + DICT;
+		p->blocks[i].outcap = outcap;
 	}
 	if (!(p->zs = calloc(o->threads, sizeof(*p->zs))) ||
 	    !(p->wargs = calloc(o->threads, sizeof(*p->wargs)))) {

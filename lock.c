@@ -1005,9 +1005,10 @@ lock_fd(const char *num, const struct lockopts *o, int unlock)
 		return 0;
 	}
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	if ((len = readlink(self, path, sizeof(path) - 1)) < 0)
+	len = readlink(self, path, sizeof(path) - 1);
+	if (len < 0)
 		eprintf(EXIT_TOOL, "descriptor %d: which file:", fd);
-	path[len] = '\0';
+	path[len > 0 ? len : 0] = '\0';
 	if (checktype(path, st.st_mode) < 0)
 		exit(EXIT_TOOL);
 	checktrust(path, &st, o->public);

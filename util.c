@@ -107,6 +107,16 @@ ecalloc(size_t n, size_t size)
 	return p;
 }
 
+void *
+erealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		eprintf(failstatus, "realloc:");
+	return q;
+}
+
 char *
 estrdup(const char *s)
 {

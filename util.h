@@ -44,6 +44,7 @@ _Noreturn void eprintf(int, const char *, ...) __attribute__((format(printf, 2, 
 
 void *emalloc(size_t);
 void *ecalloc(size_t, size_t);
+void *erealloc(void *, size_t);
 char *estrdup(const char *);
 
 /* Strict numbers: the whole string, in range; 0 on success, -1 otherwise. */

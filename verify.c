@@ -116,9 +116,7 @@ newjob(int dirfd, int by, const char *name, const char *show, size_t len)
 
 	if (pool.njobs == pool.cap) {
 		pool.cap = pool.cap ? 2 * pool.cap : 16;
-		pool.jobs = realloc(pool.jobs, pool.cap * sizeof(*pool.jobs));
-		if (!pool.jobs)
-			eprintf(EXIT_UNSURE, "realloc:");
+		pool.jobs = erealloc(pool.jobs, pool.cap * sizeof(*pool.jobs));
 	}
 	j = &pool.jobs[pool.njobs++];
 	memset(j, 0, sizeof(*j));
@@ -815,9 +813,7 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 			continue;
 		}
 		if (kind == OP_DATA) {
-			kept = realloc(kept, (nkept + 1) * sizeof(*kept));
-			if (!kept)
-				eprintf(failstatus, "realloc:");
+			kept = erealloc(kept, (nkept + 1) * sizeof(*kept));
 			kept[nkept] = e;
 			kept[nkept++].name = estrdup(e.name);
 			continue;
@@ -1009,7 +1005,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *onlycheck = NULL, *onlywrite = NULL, *onlyprint = NULL, *lenarg = NULL;
-	long long n;
+	long long n = 0;
 	int c, closed, jflag = 0;
 
 	setprogname_(argv[0]);
