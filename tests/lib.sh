@@ -14,6 +14,8 @@
 #   as_nobody CMD...               CMD as user nobody, the programs on its PATH
 #   nobody_ok                      true if as_nobody can work here (root, a
 #                                  nobody user, $SCRATCH reachable by it)
+#   sanitized                      the programs were built with SANITIZE=1
+#   traced ARGS...                 strace ARGS, LeakSanitizer off
 #
 # Each script runs in its own scratch directory ($SCRATCH, the cwd), removed
 # at exit. A test body runs in a subshell: its variables do not leak.
@@ -193,6 +195,19 @@ as_nobody()
 {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	    env PATH="$_nobody_bin:$PATH" "$@"
+}
+
+# Built with SANITIZE=1? AddressSanitizer reserves terabytes of address
+# space, so a test that limits it (ulimit -v) cannot run then.
+sanitized()
+{
+	nm "$BIN/gzsafe" 2>/dev/null | grep -q __asan_init
+}
+
+# strace CMD: as strace, with LeakSanitizer off, which cannot run under ptrace.
+traced()
+{
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"
 }
 
 # Marker-file synchronisation: poll, but never longer than the bound.

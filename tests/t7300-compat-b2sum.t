@@ -456,7 +456,7 @@ if strace -o /dev/null -P _ -e trace=read -e fault=read:error=EIO true 2>/dev/nu
 test_expect_success 'cksum-c.sh: EIO on one listed file: "eio: FAILED open or read", "ok: OK", 2' '
 	mkdir eio.d && cd eio.d && touch ok eio &&
 	b2sum eio ok >check.b2 &&
-	test_expect_code 2 strace -f -o /dev/null -P eio -e trace=read,pread64,readv,preadv,splice \
+	test_expect_code 2 traced -f -o /dev/null -P eio -e trace=read,pread64,readv,preadv,splice \
 	    -e fault=all:error=EIO sumcheck --check check.b2 >out 2>err &&
 	printf "eio: FAILED open or read\nok: OK\n" >want && test_cmp want out &&
 	{ strace -o /dev/null -P eio -e trace=read -e fault=all:error=EIO cat eio 2>exp.t || :; } &&
@@ -872,7 +872,7 @@ test_expect_success 'md5sum-parallel.sh: the same into one file opened for appen
 writes_whole()
 {
 	rm -f st.* &&
-	strace -ff -qq -e trace=write -e signal=none -s 1000000 -xx -o st \
+	traced -ff -qq -e trace=write -e signal=none -s 1000000 -xx -o st \
 	    sumcheck -p "$@" >out &&
 	python3 - st.* <<-\EOF
 	import re, sys
