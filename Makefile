@@ -37,12 +37,12 @@ SP_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 # One program per top-level source: lock.c, filter.c, verify.c.
 PROG = guardlock gzsafe sumcheck
 MAN = man/guardlock.1 man/gzsafe.1 man/sumcheck.1
-HDR = util.h proc.h locks.h atomic.h gzpool.h digest.h sidecar.h gzcheck.h
+HDR = util.h proc.h locks.h record.h atomic.h gzpool.h digest.h sidecar.h gzcheck.h
 
-GUARDLOCK_OBJ = lock.o locks.o proc.o util.o
+GUARDLOCK_OBJ = lock.o record.o locks.o proc.o util.o
 GZSAFE_OBJ = filter.o gzpool.o gzcheck.o proc.o util.o atomic.o locks.o digest.o sidecar.o
 SUMCHECK_OBJ = verify.o proc.o util.o atomic.o locks.o digest.o sidecar.o
-OBJ = lock.o filter.o verify.o gzpool.o gzcheck.o locks.o proc.o util.o atomic.o digest.o sidecar.o
+OBJ = lock.o filter.o verify.o gzpool.o gzcheck.o record.o locks.o proc.o util.o atomic.o digest.o sidecar.o
 
 all: $(PROG)
 

@@ -1,5 +1,6 @@
 /* util.c: see util.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -194,6 +195,23 @@ readall(int fd, void *buf, size_t size)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+/* Read a small file whole (procfs and friends); -1 if it cannot be read. */
+ssize_t
+slurp(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return -1;
+	n = readall(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
 }
 
 int

@@ -60,6 +60,8 @@ ssize_t readsome(int, void *, size_t);
 /* readsome(), and write(2), that also retry on short counts. */
 ssize_t readall(int, void *, size_t);	/* < size only at EOF; -1 on error */
 int writeall(int, const void *, size_t);	/* 0 or -1 */
+/* A small file (procfs and friends) read whole, NUL-terminated; -1 if it cannot be. */
+ssize_t slurp(const char *path, char *buf, size_t size);
 
 /*
  * A name as it may be shown on a terminal, malloc'd: with any control

@@ -14,7 +14,8 @@
 #   as_nobody CMD...               CMD as user nobody, the programs on its PATH
 #   nobody_ok                      true if as_nobody can work here (root, a
 #                                  nobody user, $SCRATCH reachable by it)
-#   sanitized                      the programs were built with SANITIZE=1
+#   instrumented                   the programs run under ASan or valgrind
+#   wrapped                        the programs are valgrind's wrapper scripts
 #   traced ARGS...                 strace ARGS, LeakSanitizer off
 #
 # Each script runs in its own scratch directory ($SCRATCH, the cwd), removed
@@ -177,6 +178,10 @@ _nobody_bin=
 nobody_ok()
 {
 	[ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && need setpriv || return 1
+	head -c 4 "$BIN/gzsafe" 2>/dev/null | grep -q ELF || {
+		echo "# the programs are wrapper scripts here: not for another user"
+		return 1
+	}
 	if ! chmod 755 "$SCRATCH" ||
 	    ! setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$SCRATCH"; then
 		echo "# $SCRATCH: nobody cannot reach it (set TMPDIR to a public place)"
@@ -197,11 +202,21 @@ as_nobody()
 	    env PATH="$_nobody_bin:$PATH" "$@"
 }
 
-# Built with SANITIZE=1? AddressSanitizer reserves terabytes of address
-# space, so a test that limits it (ulimit -v) cannot run then.
-sanitized()
+# Do the programs run instrumented: built with SANITIZE=1, or through
+# tools/valgrind.sh's wrapper scripts? Both need far more address space
+# than a test that limits it (ulimit -v) leaves them, and the wrappers log
+# where another user may not write.
+instrumented()
 {
-	nm "$BIN/gzsafe" 2>/dev/null | grep -q __asan_init
+	wrapped || nm "$BIN/gzsafe" 2>/dev/null | grep -q __asan_init
+}
+
+# Do the programs run through wrapper scripts (valgrind)? The wrapper's
+# valgrind has descriptors and limits of its own: a test of closed
+# standard descriptors, of ulimit -n or -f, sees valgrind, not the program.
+wrapped()
+{
+	! head -c 4 "$BIN/gzsafe" 2>/dev/null | grep -q ELF
 }
 
 # strace CMD: as strace, with LeakSanitizer off, which cannot run under ptrace.

@@ -145,7 +145,7 @@ test_expect_success 'sumcheck: 0 written or verified, 1 mismatch, 2 could not, I
 	run sumcheck 2 with_shim SHIM_EIO_WRITE=1 sumcheck -f f &&
 	run sumcheck 2 sumcheck -p <&- &&
 	run sumcheck 0 sumcheck -p f &&
-	if ! sanitized; then
+	if ! instrumented; then
 		run sumcheck 2 sh -c "ulimit -v 20000; exec sumcheck -j 1024 -p f f f"
 	fi
 '

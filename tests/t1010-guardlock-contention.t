@@ -249,18 +249,18 @@ test_expect_success 'a lock this process tree already holds: the nested run goes
 	timeout 20 guardlock -s l guardlock -s -n l true &&
 	timeout 20 flock l guardlock -n l true &&
 	timeout 20 guardlock -v l guardlock -v -n l true 2>err &&
-	test_grep ": l: already held by this process \(descriptor 3\)$" err
+	test_grep ": l: already held by this process \(descriptor [0-9]+\)$" err
 '
 
 test_expect_success 'held shared, asked exclusive by the same process tree: refused, not a deadlock' '
 	rm -f ran &&
 	test_expect_code 125 timeout 20 guardlock -s l guardlock l touch ran 2>err &&
 	test ! -e ran &&
-	test_grep "^guardlock: l: this process already holds it shared \(descriptor 3\): an exclusive lock would wait for itself$" err
+	test_grep "^guardlock: l: this process already holds it shared \(descriptor [0-9]+\): an exclusive lock would wait for itself$" err
 '
 
 test_expect_success 'only a held descriptor on this file counts, not GUARDLOCK_FD or another lock' '
-	test_expect_code 75 timeout 20 guardlock l sh -c "guardlock -n -q l true 3>&-" &&
+	test_expect_code 75 timeout 20 guardlock l sh -c "eval \"guardlock -n -q l true \$GUARDLOCK_FD>&-\"" &&
 	hold h guardlock l &&
 	test_expect_code 75 timeout 20 guardlock other.lock guardlock -n -q l true &&
 	test_expect_code 75 timeout 20 env GUARDLOCK_FD=0 guardlock -n -q l true &&
@@ -337,11 +337,15 @@ test_expect_success 'the lock file removed while a contender waits: it creates a
 	test_grep "^cmd sh$" r2.lock
 '
 
+if wrapped; then
+	test_skip 'a held descriptor above the limit' 'valgrind needs descriptors of its own'
+else
 test_expect_success 'a held descriptor above the open-file limit, or at 5000, still counts' '
 	: >hi.lock && chmod 600 hi.lock &&
 	timeout 20 sh -c "exec 7<hi.lock; flock -n 7 && ulimit -n 5 && exec guardlock hi.lock true" &&
 	timeout 20 bash -c "ulimit -n 8192; exec 5000<hi.lock; flock -n 5000 && exec guardlock -n hi.lock true"
 '
+fi
 
 test_expect_success 'flock(1) killed, its command holding on: that command is named, not an old record' '
 	: >old.lock && chmod 600 old.lock && guardlock old.lock true &&

@@ -4,10 +4,10 @@
  * reader must neither crash nor accept a record missing what it prints.
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
-#define main guardlock_main
-#include "../../lock.c"
-#undef main
+#include "../../record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
