@@ -59,6 +59,7 @@ test_expect_success 'guardlock: usage errors anywhere are 125, with --status 2' 
 
 test_expect_success 'guardlock: refusals 125, busy 75, the command'"'"'s own status, 126, 127, 128+N' '
 	ln -s x sl && mkfifo ff && : >open.lock && chmod 644 open.lock &&
+	printf "#!/bin/sh\n" >noexec && chmod 644 noexec &&
 	run guardlock 125 timeout 20 guardlock sl true &&
 	run guardlock 125 timeout 20 guardlock ff true &&
 	run guardlock 125 guardlock open.lock true &&
@@ -73,7 +74,7 @@ test_expect_success 'guardlock: refusals 125, busy 75, the command'"'"'s own sta
 	run guardlock 0 guardlock --status l &&
 	run guardlock 2 guardlock --status nothere &&
 	run guardlock 3 guardlock l sh -c "exit 3" &&
-	run guardlock 126 guardlock l ./ff &&
+	run guardlock 126 guardlock l ./noexec &&
 	run guardlock 127 guardlock l no-such-command &&
 	run guardlock 137 guardlock l sh -c "kill -9 \$\$"
 '
@@ -98,7 +99,7 @@ test_expect_success 'gzsafe: usage errors anywhere are 125; with -t wherever it 
 test_expect_success 'gzsafe: the producer'"'"'s own status, 126, 127, 128+N; refusals and I/O errors 125; pipe-mode status 1' '
 	echo x | gzip >good.gz && cp good.gz keep.gz &&
 	run gzsafe 3 gzsafe good.gz sh -c "exit 3" &&
-	run gzsafe 126 gzsafe good.gz ./ff &&
+	run gzsafe 126 gzsafe good.gz ./noexec &&
 	run gzsafe 127 gzsafe good.gz no-such-command &&
 	run gzsafe 137 gzsafe good.gz sh -c "kill -9 \$\$" &&
 	mkdir d && run gzsafe 125 gzsafe d true &&

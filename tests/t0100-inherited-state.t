@@ -140,6 +140,9 @@ test_expect_success 'nohup sumcheck: SIGHUP does not stop it' '
 	wait $pid && b2sum big >want && test_cmp want big.b2
 '
 
+if wrapped; then
+	test_skip 'SIGTERM blocked by the caller' 'valgrind, not the program, gets the signal'
+else
 test_expect_success 'SIGTERM blocked by the caller: gzsafe still dies of it cleanly; the producer keeps the mask' '
 	cp keep.gz out.gz && rm -f out.gz.b2 started && mkfifo gate2 &&
 	cat >slow2 <<-EOF &&
@@ -160,6 +163,7 @@ test_expect_success 'SIGTERM blocked by the caller: gzsafe still dies of it clea
 	test $(( 0x$mask & (1 << 14) )) -ne 0 &&
 	timeout 5 sh -c "echo >gate2" 2>/dev/null; ls -A | grep -v "^\." >/dev/null
 '
+fi
 
 test_expect_success 'umask 077 and 0: new files as the umask says; lock files private either way' '
 	rm -f n1.gz n2.gz &&
