@@ -91,7 +91,6 @@ cleartmp(struct atomic *a)
 int
 atomic_open(struct atomic *a, const char *path, mode_t mode)
 {
-	const char *slash = strrchr(path, '/');
 	char *dir = parentdir(path);
 	unsigned n;
 	int e;
@@ -99,7 +98,7 @@ atomic_open(struct atomic *a, const char *path, mode_t mode)
 	memset(a, 0, sizeof(*a));
 	a->fd = a->dirfd = -1;
 	a->path = path;
-	a->name = estrdup(slash ? slash + 1 : path);
+	a->name = estrdup(lastpart(path));
 	if (!*a->name || strcmp(a->name, ".") == 0 || strcmp(a->name, "..") == 0) {
 		free(dir);
 		free(a->name);
@@ -239,7 +238,7 @@ inherited(struct atomic *a)
 		return 0;
 	n = proc_inherited(fds, 256);
 	for (i = 0; i < n; i++)
-		if (fstat(fds[i], &st) == 0 && st.st_dev == d.st_dev && st.st_ino == d.st_ino)
+		if (fstat(fds[i], &st) == 0 && sameinode(&st, &d))
 			return 1;
 	return 0;
 }
@@ -446,6 +445,32 @@ atomic_copyattrs(struct atomic *a, int fromfd, const struct stat *from, int what
 		return 0;
 	*step = "extended attributes";
 	return copyxattrs(a, fromfd, what, step);
+}
+
+int
+atomic_like(struct atomic *a, int fromfd, const struct stat *want, int what, const char **step)
+{
+	struct stat st;
+
+	if (fromfd >= 0 && fstat(fromfd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (!want || sameinode(&st, want)) && (st.st_uid == 0 || st.st_uid == geteuid()))
+		return atomic_copyattrs(a, fromfd, &st, what, step);
+	*step = "chmod";
+	return fchmod(a->fd, newfilemode());
+}
+
+int
+atomic_target(const char *path, struct stat *st, const char **why)
+{
+	if (lstat(path, st) < 0) {
+		*why = strerror(errno);
+		return errno == ENOENT ? 0 : -1;
+	}
+	if (S_ISREG(st->st_mode))
+		return 1;
+	*why = S_ISLNK(st->st_mode) ? "is a symbolic link; refusing to replace it" :
+	    S_ISDIR(st->st_mode) ? "is a directory" : "not a regular file";
+	return -1;
 }
 
 void

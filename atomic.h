@@ -73,6 +73,23 @@ int atomic_copyattrs(struct atomic *, int fromfd, const struct stat *from, int w
 /* Drop the access ACL the staged file took from its directory's default ACL. */
 int atomic_dropacl(struct atomic *);
 
+/*
+ * The access a staged replacement gets: what `what` selects of the file
+ * behind fromfd (an O_PATH descriptor will do), if that is a regular file
+ * of ours or root's and, when want is given, that very inode; otherwise
+ * ours, as any new file's, 0666 less the umask. Another user's file may
+ * have been planted to make ours theirs. 0, or -1 with errno and *step.
+ */
+int atomic_like(struct atomic *, int fromfd, const struct stat *want, int what,
+    const char **step);
+
+/*
+ * Can path be replaced by a rename? 1 a regular file (*st filled), 0 none,
+ * -1 not: *why says what it is (a symbolic link would be replaced, not the
+ * file it names; a directory or device not at all).
+ */
+int atomic_target(const char *path, struct stat *st, const char **why);
+
 /* Remove whatever was staged; the target is untouched. */
 void atomic_abort(struct atomic *);
 

@@ -53,20 +53,11 @@ struct opts {
 static struct atomic data, side;
 static volatile pid_t child = -1;
 
-static const char usagetext[] =
+static const char usage_gzsafe[] =
 	"usage: gzsafe [-1..-9] [-p threads] [-b kib] [-m mode] [-N] [--digest] [--verify]\n"
 	"              [--no-sync] [--status-file path | --status-fd n] [-v] output\n"
 	"              [command [arg ...]]\n"
 	"       gzsafe -t [-q | -v] [--tar] file | - ...\n";
-
-static _Noreturn void
-usage(int status)
-{
-	fputs(usagetext, status ? stderr : stdout);
-	if (status == 0 && fshut(stdout, "<stdout>") < 0)
-		exit(EXIT_TOOL);
-	exit(status);
-}
 
 /*
  * The producer's end: 0 and *wst, or -1 if how it ended cannot be known
@@ -194,7 +185,7 @@ statusopen(const struct opts *o, struct status *s, char *why)
 	const char *bad;
 	struct stat st, ds;
 	char *dir;
-	int r;
+	int cls;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
@@ -209,18 +200,17 @@ statusopen(const struct opts *o, struct status *s, char *why)
 		return 0;
 	}
 	dir = parentdir(o->status);
-	r = stat(dir, &ds);
-	if (r < 0)
+	if ((cls = dirtrust(dir, &ds)) < 0)
 		snprintf(why, WHY, "%s: %s", dir, strerror(errno));
 	free(dir);
-	if (r < 0)
+	if (cls < 0)
 		return -1;
 	if (lstat(o->status, &st) < 0) {
 		if (errno != ENOENT) {
 			snprintf(why, WHY, "%s: %s", o->status, strerror(errno));
 			return -1;
 		}
-		if (othersmaywrite(&ds)) {
+		if (cls != DIR_PRIVATE) {
 			snprintf(why, WHY, "status file %s: not there yet, in a directory others "
 			    "can write: create it first (mktemp, mkfifo) or use a private directory",
 			    o->status);
@@ -232,15 +222,14 @@ statusopen(const struct opts *o, struct status *s, char *why)
 		snprintf(why, WHY, "status file %s: %s; refusing it", o->status, bad);
 		return -1;
 	}
-	if (othersmaywrite(&ds) && !(ds.st_mode & S_ISVTX)) {
-		snprintf(why, WHY, "status file %s: others can write its directory and swap "
-		    "it; use a private directory", o->status);
+	if (cls == DIR_SHARED) {
+		snprintf(why, WHY, "status file %s: others can change its directory, or one "
+		    "above it, and swap it; use a private directory", o->status);
 		return -1;
 	}
 	if (S_ISFIFO(st.st_mode)) {
 		s->fd = open(o->status, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-		if (s->fd < 0 || fstat(s->fd, &s->st) < 0 || s->st.st_ino != st.st_ino ||
-		    s->st.st_dev != st.st_dev) {
+		if (s->fd < 0 || fstat(s->fd, &s->st) < 0 || !sameinode(&s->st, &st)) {
 			snprintf(why, WHY, "status file %s: changed while opened", o->status);
 			return -1;
 		}
@@ -256,8 +245,7 @@ statusopen(const struct opts *o, struct status *s, char *why)
 static int
 samefile(const struct stat *a, const struct stat *b)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	    a->st_size == b->st_size &&
+	return sameinode(a, b) && a->st_size == b->st_size &&
 	    a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
 	    a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
@@ -285,7 +273,7 @@ statusparse(const char *buf, ssize_t n, const char *what, char *why, size_t whys
 	}
 	memcpy(num, buf, (size_t)i);
 	num[i] = '\0';
-	if (strtonum_(num, 0, 255, &v) < 0) {
+	if (parsenum(num, 0, 255, &v) < 0) {
 		snprintf(why, whysize, "%s: not a status", what);
 		return -1;
 	}
@@ -378,74 +366,44 @@ statusread(const struct opts *o, struct status *s, char *why, size_t whysize)
 static int
 checkoutput(const char *path, struct stat *st, char *why)
 {
-	if (lstat(path, st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(why, WHY, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (S_ISLNK(st->st_mode))
-		snprintf(why, WHY, "%s: is a symbolic link; refusing to replace it", path);
-	else if (S_ISDIR(st->st_mode))
-		snprintf(why, WHY, "%s: is a directory", path);
-	else if (!S_ISREG(st->st_mode))
-		snprintf(why, WHY, "%s: not a regular file", path);
-	else
-		return 1;
-	return -1;
-}
+	const char *what;
+	int r = atomic_target(path, st, &what);
 
-static mode_t
-defaultmode(void)
-{
-	mode_t um = umask(0);
-
-	umask(um);
-	return 0666 & ~um;
+	if (r < 0)
+		snprintf(why, WHY, "%s: %s", path, what);
+	return r;
 }
 
 /*
  * Stage OUTPUT's replacement and give it, before any data, the access the
  * old file had: owner and group, mode, POSIX ACL and user.* extended
- * attributes, as `gzip > F` keeps F's inode. Only from a file that is ours
- * or root's: another user's file may have been planted in a directory
- * they can write, to make root's archive theirs. Otherwise, and for a new
- * file, it is ours, 0666 & ~umask. -m sets the mode and leaves any ACL
- * behind: it says exactly who may read. The old file is judged and read
- * through one descriptor, so that a name swapped in between gives nothing.
+ * attributes, as `gzip > F` keeps F's inode (atomic_like: only from a file
+ * of ours or root's). -m sets the mode and leaves any ACL behind: it says
+ * exactly who may read. The old file is judged and read through one
+ * descriptor, so that a name swapped in between gives nothing.
  */
 static int
 stage(struct atomic *a, const char *path, int exists, int forced, char *why)
 {
 	int what = ATOMIC_OWNER | ATOMIC_XATTR | (forced < 0 ? ATOMIC_MODE | ATOMIC_ACL : 0);
-	int old = -1, trusted = 0, r = -1;
-	const char *step = "stat";
-	struct stat st;
+	const char *step;
+	int old = -1, r = -1;
 
 	if (atomic_open(a, path, 0600) < 0) {
 		snprintf(why, WHY, "%s: cannot stage a temporary file: %s", path, strerror(errno));
 		return -1;
 	}
-	if (exists && (old = openat(a->dirfd, a->name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
-	    fstat(old, &st) == 0 && S_ISREG(st.st_mode))
-		trusted = st.st_uid == 0 || st.st_uid == geteuid();
-	if (trusted && atomic_copyattrs(a, old, &st, what, &step) < 0) {
+	if (exists)
+		old = openat(a->dirfd, a->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (atomic_like(a, old, NULL, what, &step) < 0)
 		snprintf(why, WHY, "%s: cannot carry over its %s: %s", path, step, strerror(errno));
-		goto out;
-	}
-	/* A new file, or another user's replaced: ours, as any new file is. */
-	if (forced >= 0 && atomic_dropacl(a) < 0) {
+	else if (forced >= 0 && atomic_dropacl(a) < 0)
 		snprintf(why, WHY, "%s: cannot drop the directory's default ACL: %s", path,
 		    strerror(errno));
-		goto out;
-	}
-	if ((!trusted || forced >= 0) &&
-	    fchmod(a->fd, forced >= 0 ? (mode_t)forced : defaultmode()) < 0) {
+	else if (forced >= 0 && fchmod(a->fd, (mode_t)forced) < 0)
 		snprintf(why, WHY, "%s: chmod: %s", path, strerror(errno));
-		goto out;
-	}
-	r = 0;
-out:
+	else
+		r = 0;
 	if (old >= 0)
 		close(old);
 	return r;
@@ -473,11 +431,10 @@ stagesidecar(struct atomic *a, const char *scpath, char *why)
 
 /* Stage OUTPUT.b2 beside OUTPUT, written and synced: it is published after OUTPUT. */
 static int
-writesidecar(struct gzpool *pool, const char *path, const char *scpath, const struct opts *o,
+stagedigest(struct gzpool *pool, const char *path, const char *scpath, const struct opts *o,
     char *why)
 {
 	unsigned char md[DIGEST_MAX];
-	const char *base = strrchr(path, '/');
 	struct stat st;
 	char *line;
 	size_t n;
@@ -487,7 +444,7 @@ writesidecar(struct gzpool *pool, const char *path, const char *scpath, const st
 	if (checkoutput(scpath, &st, why) < 0 || stagesidecar(&side, scpath, why) < 0)
 		return -1;
 	gzpool_digest(pool, md);
-	line = sidecar_line(md, DIGEST_MAX, base ? base + 1 : path, 0, &n);
+	line = sidecar_line(md, DIGEST_MAX, lastpart(path), 0, &n);
 	if (writeall(side.fd, line, n) < 0 ||
 	    (!o->nosync && atomic_sync(&side) < 0)) {
 		snprintf(why, WHY, "%s: write: %s", scpath, strerror(errno));
@@ -498,11 +455,11 @@ writesidecar(struct gzpool *pool, const char *path, const char *scpath, const st
 }
 
 static int
-left(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+unchanged(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The one line that says why nothing was committed. */
 static int
-left(const char *path, const char *fmt, ...)
+unchanged(const char *path, const char *fmt, ...)
 {
 	char why[WHY + 64];
 	va_list ap;
@@ -520,7 +477,7 @@ left(const char *path, const char *fmt, ...)
  * reports, never an old archive vouched for by a new digest.
  */
 static int
-commit(const char *path, const struct opts *o, char *why)
+commit(const char *path, const char *scpath, const struct opts *o, char *why)
 {
 	int locked, old, r;
 
@@ -545,7 +502,7 @@ commit(const char *path, const struct opts *o, char *why)
 	if (old >= 0)
 		close(old);
 	if (r < 0) {
-		weprintf("%s.b2: %s committed, but its sidecar could not be:", path, path);
+		weprintf("%s: %s committed, but its sidecar could not be:", scpath, path);
 		return EXIT_TOOL;
 	}
 	if (!o->nosync && atomic_syncdir(&data) < 0) {
@@ -562,9 +519,9 @@ producer(const char *path, char **cmd, int wst)
 	if (WIFEXITED(wst) && WEXITSTATUS(wst) == 0)
 		return 0;
 	if (WIFSIGNALED(wst))
-		left(path, "%s killed by signal %d", cmd[0], WTERMSIG(wst));
+		unchanged(path, "%s killed by signal %d", cmd[0], WTERMSIG(wst));
 	else
-		left(path, "%s exited with status %d", cmd[0], exitcode(wst));
+		unchanged(path, "%s exited with status %d", cmd[0], exitcode(wst));
 	return exitcode(wst);
 }
 
@@ -611,7 +568,7 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 		return EXIT_TOOL;
 	}
 	if ((o->status || o->statusfd >= 0) && statusopen(o, &status, why) < 0) {
-		left(path, "%s", why);
+		unchanged(path, "%s", why);
 		free(scpath);
 		return EXIT_TOOL;
 	}
@@ -665,9 +622,9 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 	}
 	if (o->verify && gzpool_verified(pool, why, WHY) < 0)
 		goto failed;
-	if (o->digest && writesidecar(pool, path, scpath, o, why) < 0)
+	if (o->digest && stagedigest(pool, path, scpath, o, why) < 0)
 		goto failed;
-	if ((r = commit(path, o, why)) < 0) {
+	if ((r = commit(path, scpath, o, why)) < 0) {
 		r = EXIT_TOOL;
 		goto failed;
 	}
@@ -675,7 +632,7 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 		gzpool_progress(pool, ", committed");
 	goto out;
 failed:
-	left(path, "%s", why);
+	unchanged(path, "%s", why);
 out:
 	gzpool_free(pool);
 	atomic_abort(&data);	/* after a commit: only releases, nothing is staged */
@@ -758,7 +715,7 @@ number(const char *s, long long min, long long max, const char *what, int bad)
 {
 	long long v;
 
-	if (strtonum_(s, min, max, &v) < 0) {
+	if (parsenum(s, min, max, &v) < 0) {
 		weprintf("%s: invalid %s (%lld..%lld)", s, what, min, max);
 		usage(bad);
 	}
@@ -810,7 +767,8 @@ main(int argc, char *argv[])
 	char *end;
 	long m;
 
-	setprogname_(argv[0]);
+	setargv0(argv[0]);
+	usagetext = usage_gzsafe;
 	checker = testmode(argc, argv);
 	opterr = 0;
 	failstatus = checker ? EXIT_UNSURE : EXIT_TOOL;
@@ -856,8 +814,7 @@ main(int argc, char *argv[])
 		case OPT_TAR: o.tar = testonly = 1; break;
 		case 'h': usage(0);
 		case OPT_VERSION:
-			puts("gzsafe " VERSION);
-			return fshut(stdout, "<stdout>") < 0 ? failstatus : 0;
+			return version();
 		default:
 			badoption(argv);
 			usage(failstatus);

@@ -17,6 +17,20 @@
 #include "gzcheck.h"
 #include "util.h"
 
+/* RFC 1952: a member's magic, method and header flag bits. */
+enum { ID1 = 0x1f, ID2 = 0x8b, CM_DEFLATE = 8 };
+enum {
+	FTEXT = 1 << 0, FHCRC = 1 << 1, FEXTRA = 1 << 2, FNAME = 1 << 3, FCOMMENT = 1 << 4,
+	FRESERVED = 0xe0
+};
+#define HEADER_FIXED 6	/* MTIME (4), XFL, OS after FLG */
+
+/* A ustar header: where its fields are, and how long. */
+enum {
+	TAR_BLOCK = 512, TAR_SIZE = 124, TAR_SIZELEN = 12, TAR_CHKSUM = 148, TAR_CHKSUMLEN = 8,
+	TAR_TYPEFLAG = 156
+};
+
 #define BUFSIZE (256 * 1024)
 #define OUTSIZE (256 * 1024)
 
@@ -33,7 +47,7 @@ struct src {
 
 /* The tar walker: follows headers through the inflated stream. */
 struct tar {
-	unsigned char block[512];
+	unsigned char block[TAR_BLOCK];
 	size_t fill;
 	uint64_t skip;		/* content and padding still to pass over */
 	int zeros;		/* consecutive zero blocks */
@@ -119,33 +133,33 @@ tarblock(struct tar *t)
 	size_t i;
 	uint64_t size, want;
 
-	for (i = 0; i < 512 && !b[i]; i++)
+	for (i = 0; i < TAR_BLOCK && !b[i]; i++)
 		;
-	if (i == 512) {
+	if (i == TAR_BLOCK) {
 		if (++t->zeros >= 2)
 			t->ended = 1;
 		return;
 	}
 	t->zeros = 0;
 	/* Old tars summed the bytes as signed chars; GNU tar accepts either sum. */
-	for (i = 0; i < 512; i++) {
-		sum += (i >= 148 && i < 156) ? ' ' : b[i];
-		ssum += (i >= 148 && i < 156) ? ' ' : (signed char)b[i];
+	for (i = 0; i < TAR_BLOCK; i++) {
+		sum += (i >= TAR_CHKSUM && i < TAR_CHKSUM + TAR_CHKSUMLEN) ? ' ' : b[i];
+		ssum += (i >= TAR_CHKSUM && i < TAR_CHKSUM + TAR_CHKSUMLEN) ? ' ' : (signed char)b[i];
 	}
-	want = tarnum(b + 148, 8);
+	want = tarnum(b + TAR_CHKSUM, TAR_CHKSUMLEN);
 	if (sum != want && (uint64_t)(int64_t)ssum != want) {
 		t->bad = 1;
 		return;
 	}
-	size = tarnum(b + 124, 12);
+	size = tarnum(b + TAR_SIZE, TAR_SIZELEN);
 	/* Links, devices, directories and fifos carry no data. */
-	if (strchr("123456", b[156]) && b[156])
+	if (strchr("123456", b[TAR_TYPEFLAG]) && b[TAR_TYPEFLAG])
 		size = 0;
-	if (size > UINT64_MAX - 511) {
+	if (size > UINT64_MAX - (TAR_BLOCK - 1)) {
 		t->bad = 1;
 		return;
 	}
-	t->skip = (size + 511) / 512 * 512;
+	t->skip = (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
 }
 
 static void
@@ -158,10 +172,10 @@ tarfeed(struct tar *t, const unsigned char *p, size_t n)
 			k = n < t->skip ? n : (size_t)t->skip;
 			t->skip -= k;
 		} else {
-			k = 512 - t->fill < n ? 512 - t->fill : n;
+			k = TAR_BLOCK - t->fill < n ? TAR_BLOCK - t->fill : n;
 			memcpy(t->block + t->fill, p, k);
 			t->fill += k;
-			if (t->fill == 512) {
+			if (t->fill == TAR_BLOCK) {
 				t->fill = 0;
 				tarblock(t);
 			}
@@ -200,25 +214,25 @@ header(struct src *s, struct gzcheck *g)
 
 	c = hbyte(s, &crc);
 	NEED(c);
-	if (c != 0x1f)
+	if (c != ID1)
 		return fault(g, start, g->member > 1 ? "trailing garbage after the last member" : "bad header: not in gzip format");
 	c = hbyte(s, &crc);
 	NEED(c);
-	if (c != 0x8b)
+	if (c != ID2)
 		return fault(g, start, g->member > 1 ? "trailing garbage after the last member" : "bad header: not in gzip format");
 	c = hbyte(s, &crc);
 	NEED(c);
-	if (c != 8)
+	if (c != CM_DEFLATE)
 		return fault(g, start + 2, "bad header: unknown compression method");
 	flg = hbyte(s, &crc);
 	NEED(flg);
-	if (flg & 0xe0)
+	if (flg & FRESERVED)
 		return fault(g, start + 3, "bad header: unknown header flags set");
-	for (i = 0; i < 6; i++) {	/* MTIME, XFL, OS */
+	for (i = 0; i < HEADER_FIXED; i++) {
 		c = hbyte(s, &crc);
 		NEED(c);
 	}
-	if (flg & 4) {			/* FEXTRA */
+	if (flg & FEXTRA) {
 		c = hbyte(s, &crc);
 		NEED(c);
 		xlen = c;
@@ -230,13 +244,13 @@ header(struct src *s, struct gzcheck *g)
 			NEED(c);
 		}
 	}
-	for (i = 8; i <= 16; i <<= 1)	/* FNAME, FCOMMENT: zero-terminated */
+	for (i = FNAME; i <= FCOMMENT; i <<= 1)	/* zero-terminated */
 		if (flg & i)
 			do {
 				c = hbyte(s, &crc);
 				NEED(c);
 			} while (c != 0);
-	if (flg & 2) {			/* FHCRC: low 16 bits of the header's CRC-32 */
+	if (flg & FHCRC) {		/* the low 16 bits of the header's CRC-32 */
 		uint64_t at = offset(s);
 		unsigned want = crc & 0xffff;
 		int lo = getbyte(s), hi;

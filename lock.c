@@ -29,10 +29,6 @@
 #include "record.h"
 #include "util.h"
 
-#ifndef VERSION
-#define VERSION "unknown"	/* the Makefile defines it; a fuzz harness may not */
-#endif
-
 static int verbose;
 static struct timespec t0;
 
@@ -44,21 +40,12 @@ static struct itimerval oldtimer;	/* the caller's alarm, if any */
 static struct timespec armedat;
 static int armed, callers;		/* callers: the caller's alarm is our deadline */
 
-static const char usagetext[] =
+static const char usage_guardlock[] =
 	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile command [arg ...]\n"
 	"       guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile -c shell-command\n"
 	"       guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] fd\n"
 	"       guardlock -u fd\n"
 	"       guardlock --status lockfile\n";
-
-static _Noreturn void
-usage(int status)
-{
-	fputs(usagetext, status ? stderr : stdout);
-	if (status == 0 && fshut(stdout, "<stdout>") < 0)
-		exit(EXIT_TOOL);
-	exit(status);
-}
 
 /* -v: one timestamped line on stderr. */
 static void __attribute__((format(printf, 1, 2)))
@@ -194,25 +181,28 @@ checktype(const char *path, mode_t m)
  * may remove or rename a file of ours. --public lets other users take
  * part (and so delay or refuse us) but still refuses a planted file.
  */
-/* The directory's part of the rules: whoever may change it, and how. */
+/* The directory's part of the rules: who may change it, or those above it. */
 static int
-dirshared(const char *path, struct stat *ds, char **dir)
+dirclass(const char *path, char **dir)
 {
+	struct stat ds;
+	int r;
+
 	*dir = parentdir(path);
-	if (stat(*dir, ds) < 0)
-		eprintf(EXIT_TOOL, "%s: stat:", *dir);
-	return othersmaywrite(ds);
+	if ((r = dirtrust(*dir, &ds)) < 0)
+		eprintf(EXIT_TOOL, "%s:", *dir);
+	return r;
 }
 
 static void
 checkdir(const char *path, int public)
 {
-	struct stat ds;
 	char *dir;
 
-	if (dirshared(path, &ds, &dir) && !(ds.st_mode & S_ISVTX) && !public)
-		eprintf(EXIT_TOOL, "%s: others can write its directory %s and so swap the "
-		    "lock file: use a directory only you can write, or --public", path, dir);
+	if (dirclass(path, &dir) == DIR_SHARED && !public)
+		eprintf(EXIT_TOOL, "%s: others can change its directory %s, or one above it, "
+		    "and so swap the lock file: use a directory only you can write, or --public",
+		    path, dir);
 	free(dir);
 }
 
@@ -220,9 +210,8 @@ static void
 checktrust(const char *path, const struct stat *st, int public)
 {
 	int foreign = st->st_uid != 0 && st->st_uid != geteuid();
-	struct stat ds;
 	char *dir;
-	int shared = dirshared(path, &ds, &dir);
+	int shared = dirclass(path, &dir) != DIR_PRIVATE;
 
 	if (shared && foreign)
 		eprintf(EXIT_TOOL, "%s: owned by uid %u in %s, a directory others can write: "
@@ -243,7 +232,11 @@ checktrust(const char *path, const struct stat *st, int public)
 	 * chmod would not take back a descriptor someone opened already:
 	 * only a new inode is safe, and guardlock makes it private.
 	 */
-	if (st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
+	if (S_ISDIR(st->st_mode) && (st->st_mode & (S_IRGRP | S_IROTH)))
+		eprintf(EXIT_TOOL, "%s: other users may open this directory (mode %04o) and so "
+		    "hold it forever: lock a directory of mode 0700, or --public", path,
+		    (unsigned)(st->st_mode & 07777));
+	if (S_ISREG(st->st_mode) && (st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)))
 		eprintf(EXIT_TOOL, "%s: other users may open it (mode %04o) and so hold it "
 		    "forever: remove it while no job holds it (guardlock then creates it "
 		    "private), or --public", path, (unsigned)(st->st_mode & 07777));
@@ -367,7 +360,7 @@ still_named(const char *path, const struct stat *st)
 			return 0;
 		eprintf(EXIT_TOOL, "%s: stat:", path);
 	}
-	return now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+	return sameinode(&now, st);
 }
 
 /*
@@ -387,7 +380,7 @@ held_here(const struct stat *st, int *shared)
 
 	n = proc_inherited(fds, 256);
 	for (i = 0; i < n; i++) {
-		if (fstat(fds[i], &fs) < 0 || fs.st_dev != st->st_dev || fs.st_ino != st->st_ino)
+		if (fstat(fds[i], &fs) < 0 || !sameinode(&fs, st))
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fds[i]);
 		if (slurp(path, buf, sizeof(buf)) <= 0)
@@ -408,7 +401,7 @@ held_here(const struct stat *st, int *shared)
  * for a command that must close it before starting a daemon.
  */
 static _Noreturn void
-run(int fd, const char *file, char *const argv[])
+execute(int fd, const char *file, char *const argv[])
 {
 	char num[16];
 
@@ -430,10 +423,24 @@ struct lockopts {
 	int public;
 };
 
+/* Gave up: say who holds the lock, unless -q; the status for busy. */
+static int
+busy(int fd, const struct stat *st, const char *path, const struct lockopts *o)
+{
+	char desc[DESC_MAX];
+
+	timer_disarm();
+	if (!o->quiet) {
+		record_describe(fd, st, desc, sizeof(desc));
+		weprintf("%s: busy: %s", path, desc);
+	}
+	vlog("%s: gave up after %.3f s", path, elapsed(&t0));
+	return o->busy;
+}
+
 static int
 lock_run(const char *path, const struct lockopts *o, const char *file, char *const argv[])
 {
-	char desc[DESC_MAX];
 	struct stat st;
 	const char *why;
 	int fd, tries, mine, shared;
@@ -447,19 +454,12 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 				    "(descriptor %d): an exclusive lock would wait for itself",
 				    path, mine);
 			vlog("%s: already held by this process (descriptor %d)", path, mine);
-			run(mine, file, argv);
+			execute(mine, file, argv);
 		}
 		if (tries == 0 && !o->nonblock && o->wait > 0)
 			timer_arm(o->wait);
-		if (lock_take(&fd, o->op, o->nonblock, path, &st, 1)) {
-			timer_disarm();
-			if (!o->quiet) {
-				record_describe(fd, &st, desc, sizeof(desc));
-				weprintf("%s: busy: %s", path, desc);
-			}
-			vlog("%s: gave up after %.3f s", path, elapsed(&t0));
-			return o->busy;
-		}
+		if (lock_take(&fd, o->op, o->nonblock, path, &st, 1))
+			return busy(fd, &st, path, o);
 		/*
 		 * Someone may have removed or replaced the file while we
 		 * waited: then we hold a lock that nobody else will ever ask
@@ -477,7 +477,7 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 	    o->op == LOCK_SH ? "a shared" : "an exclusive", elapsed(&t0));
 	if (o->op == LOCK_EX && (why = record_write(fd, path, &st, (long long)getpid(), argv[0])))
 		vlog("%s: %s: no holder record", path, why);
-	run(fd, file, argv);
+	execute(fd, file, argv);
 }
 
 /*
@@ -490,14 +490,14 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 static int
 lock_fd(const char *num, const struct lockopts *o, int unlock)
 {
-	char self[64], path[PATH_MAX], desc[DESC_MAX], pcmd[CMD_MAX + 8], *sp;
+	char self[64], path[PATH_MAX], pcmd[CMD_MAX + 8], *sp;
 	const char *why;
 	long long n;
 	struct stat st;
 	ssize_t len;
 	int fd;
 
-	if (strtonum_(num, 0, INT_MAX, &n) < 0)
+	if (parsenum(num, 0, INT_MAX, &n) < 0)
 		usage(EXIT_TOOL);
 	fd = (int)n;
 	if (fstat(fd, &st) < 0)
@@ -517,14 +517,8 @@ lock_fd(const char *num, const struct lockopts *o, int unlock)
 	checktrust(path, &st, o->public);
 	if (!o->nonblock && o->wait > 0)
 		timer_arm(o->wait);
-	if (lock_take(&fd, o->op, o->nonblock, path, &st, 0)) {
-		timer_disarm();
-		if (!o->quiet) {
-			record_describe(fd, &st, desc, sizeof(desc));
-			weprintf("%s: busy: %s", path, desc);
-		}
-		return o->busy;
-	}
+	if (lock_take(&fd, o->op, o->nonblock, path, &st, 0))
+		return busy(fd, &st, path, o);
 	timer_disarm();
 	vlog("%s: acquired %s lock on descriptor %d after %.3f s", path,
 	    o->op == LOCK_SH ? "a shared" : "an exclusive", fd, elapsed(&t0));
@@ -629,7 +623,8 @@ main(int argc, char *argv[])
 	long long busy;
 
 	proc_init();
-	setprogname_(argv[0]);
+	setargv0(argv[0]);
+	usagetext = usage_guardlock;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	opterr = 0;
 	/* "+": options end at LOCKFILE, as in flock(1); the rest is the command's. */
@@ -637,7 +632,7 @@ main(int argc, char *argv[])
 		opts += c != OPT_STATUS;
 		switch (c) {
 		case 'E':
-			if (strtonum_(optarg, 0, 255, &busy) < 0)
+			if (parsenum(optarg, 0, 255, &busy) < 0)
 				badarg("-E", optarg, "not a number in 0..255");
 			o.busy = (int)busy;
 			break;
@@ -675,8 +670,7 @@ main(int argc, char *argv[])
 			statusmode = 1;
 			break;
 		case OPT_VERSION:
-			puts("guardlock " VERSION);
-			return fshut(stdout, "<stdout>") < 0 ? EXIT_TOOL : 0;
+			return version();
 		default:
 			badoption(argv);
 			usage(EXIT_TOOL);

@@ -190,7 +190,7 @@ record_parse(const char *buf, size_t len, struct record *r)
 				return -1;
 			memcpy(num, val, vlen);
 			num[vlen] = '\0';
-			if (strtonum_(num, key == PID ? 1 : 0,
+			if (parsenum(num, key == PID ? 1 : 0,
 			    key == PID ? INT_MAX : LLONG_MAX, &v) < 0)
 				return -1;
 			if (key == PID)
@@ -425,8 +425,7 @@ record_write(int fd, const char *path, const struct stat *st, long long pid, con
 	}
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 	wfd = open(self, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (wfd < 0 || fstat(wfd, &ws) < 0 || ws.st_dev != st->st_dev ||
-	    ws.st_ino != st->st_ino) {
+	if (wfd < 0 || fstat(wfd, &ws) < 0 || !sameinode(&ws, st)) {
 		if (wfd >= 0)
 			close(wfd);
 		return "not writable here";

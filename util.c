@@ -16,15 +16,36 @@
 
 #include "util.h"
 
+#ifndef VERSION
+#define VERSION "unknown"	/* the Makefile defines it; a fuzz harness may not */
+#endif
+
 const char *argv0 = "safepipe";
+const char *usagetext = "";
 int failstatus = EXIT_TOOL;
 
 void
-setprogname_(const char *name)
+setargv0(const char *name)
 {
 	const char *p = strrchr(name, '/');
 
 	argv0 = p ? p + 1 : name;
+}
+
+void
+usage(int status)
+{
+	fputs(usagetext, status ? stderr : stdout);
+	if (status == 0 && fshut(stdout, "<stdout>") < 0)
+		exit(failstatus);
+	exit(status);
+}
+
+int
+version(void)
+{
+	printf("%s %s\n", argv0, VERSION);
+	return fshut(stdout, "<stdout>") < 0 ? failstatus : 0;
 }
 
 void
@@ -129,7 +150,7 @@ estrdup(const char *s)
 }
 
 int
-strtonum_(const char *s, long long min, long long max, long long *out)
+parsenum(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
 	long long v;
@@ -263,6 +284,29 @@ printname(const char *name, int *escaped)
 	return out;
 }
 
+const char *
+lastpart(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+mode_t
+newfilemode(void)
+{
+	mode_t um = umask(0);
+
+	umask(um);
+	return 0666 & ~um;
+}
+
+int
+sameinode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 char *
 parentdir(const char *path)
 {
@@ -276,11 +320,40 @@ parentdir(const char *path)
 	return dir;
 }
 
-int
-othersmaywrite(const struct stat *dir)
+static int
+oneclass(const struct stat *d)
 {
-	return (dir->st_uid != 0 && dir->st_uid != geteuid()) ||
-	    (dir->st_mode & (S_IWGRP | S_IWOTH));
+	if (d->st_uid != 0 && d->st_uid != geteuid())
+		return DIR_SHARED;
+	if (!(d->st_mode & (S_IWGRP | S_IWOTH)))
+		return DIR_PRIVATE;
+	return d->st_mode & S_ISVTX ? DIR_STICKY : DIR_SHARED;
+}
+
+int
+dirtrust(const char *dir, struct stat *ds)
+{
+	char *path, *slash;
+	struct stat st;
+	int r;
+
+	if (stat(dir, ds) < 0 || !(path = realpath(dir, NULL)))
+		return -1;
+	r = oneclass(ds);
+	/* Above it, a sticky directory of ours or root's is enough: ours stays put. */
+	while (r != DIR_SHARED && (slash = strrchr(path, '/')) && slash != path) {
+		*slash = '\0';
+		if (stat(path, &st) < 0) {
+			free(path);
+			return -1;
+		}
+		if (oneclass(&st) == DIR_SHARED)
+			r = DIR_SHARED;
+	}
+	if (r != DIR_SHARED && stat("/", &st) == 0 && oneclass(&st) == DIR_SHARED)
+		r = DIR_SHARED;
+	free(path);
+	return r;
 }
 
 double

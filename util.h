@@ -21,15 +21,22 @@ enum {
 	EXIT_NOTFOUND = 127	/* command not found */
 };
 
-extern const char *argv0;
+extern const char *argv0;	/* program name for messages, set by setargv0() */
+/* The program's usage text, its man page's SYNOPSIS, set once in main(). */
+extern const char *usagetext;
 /*
  * What the e-functions (emalloc, eprintf's callers that mean "cannot go on")
  * exit with: each program's own failure status from the table above, set
  * once in main().
  */
-extern int failstatus;	/* program name for messages, set by setprogname_() */
+extern int failstatus;
 
-void setprogname_(const char *);
+void setargv0(const char *);
+
+/* -h: the usage on stdout, exit 0; a usage error: on stderr, exit status. */
+_Noreturn void usage(int status);
+/* --version: "PROG VERSION" on stdout; 0, or failstatus if it could not be written. */
+int version(void);
 
 /*
  * "prog: " + fmt on stderr; a fmt ending in ':' gets " " + strerror(errno)
@@ -48,7 +55,7 @@ void *erealloc(void *, size_t);
 char *estrdup(const char *);
 
 /* Strict numbers: the whole string, in range; 0 on success, -1 otherwise. */
-int strtonum_(const char *, long long, long long, long long *);
+int parsenum(const char *, long long, long long, long long *);
 int strtosecs(const char *, double *);	/* "1.5" -> 1.5 s, >= 0, finite */
 
 /*
@@ -73,14 +80,28 @@ ssize_t slurp(const char *path, char *buf, size_t size);
  */
 char *printname(const char *name, int *escaped);
 
+/* path's last component: "a/b" -> "b", "b" -> "b". */
+const char *lastpart(const char *path);
+
+/* The mode of a new file: 0666 less the umask. */
+mode_t newfilemode(void);
+
+/* Are a and b the same inode? */
+int sameinode(const struct stat *a, const struct stat *b);
+
 /* path's directory, as a malloc'd string: "a/b" -> "a", "b" -> ".", "/b" -> "/". */
 char *parentdir(const char *path);
 /*
- * May anyone but us and root change this directory (add, remove, rename
- * entries)? Its owner is someone else, or group or others may write it.
- * (The sticky bit limits them to their own entries: the caller decides.)
+ * Who may change directory dir and the directories above it. DIR_PRIVATE:
+ * only we and root. DIR_STICKY: others may add names, but not remove or
+ * rename ours (sticky, and owned by us or root: the owner of a sticky
+ * directory may still move anything in it). DIR_SHARED: someone else may
+ * rename or remove what we put there, in dir or in a directory above it,
+ * swapping the whole subtree. -1 if it cannot be told (errno set). *ds gets
+ * dir's own stat.
  */
-int othersmaywrite(const struct stat *dir);
+enum { DIR_PRIVATE, DIR_STICKY, DIR_SHARED };
+int dirtrust(const char *dir, struct stat *ds);
 
 /* Seconds since t0, a CLOCK_MONOTONIC time. */
 struct timespec;

@@ -22,15 +22,11 @@
 #include "sidecar.h"
 #include "util.h"
 
-#ifndef VERSION
-#define VERSION "unknown"
-#endif
-
 /*
  * 128 KiB reads: the kernel's readahead (doubled by POSIX_FADV_SEQUENTIAL)
  * keeps the disk streaming, and the buffer stays in the core's L2 cache
- * between read's copy and the hash. With 1 MiB the data went out to L3
- * and back: 25 % slower from the page cache on an EPYC with 512 KiB L2.
+ * between read's copy and the hash. With 1 MiB the data went out to L3 and
+ * back, measurably slower from the page cache (doc/bench.md).
  */
 #define BUFSZ (128 * 1024)
 
@@ -60,8 +56,7 @@ struct job {
 	int skip;		/* decided before hashing: nothing to read */
 	int res, err;		/* R_*, errno for H_OPEN and H_READ */
 	int done;		/* guarded by pool.mu */
-	dev_t dev;		/* H_OK: the inode that was hashed */
-	ino_t ino;
+	struct stat hashed;	/* H_OK: the inode that was hashed */
 };
 
 /* One digest file of a check, and what became of its lines. */
@@ -77,7 +72,7 @@ struct group {
 /*
  * The workers take jobs in argument order; main() reports them in the same
  * order as each completes. mu guards next and every job's done flag; the
- * rest of a job belongs to its worker until done is set, then to main().
+ * rest of a job belongs to its hasher until done is set, then to main().
  */
 static struct {
 	pthread_mutex_t mu;
@@ -94,19 +89,10 @@ static struct {
 	size_t len;
 } opt = { .mode = WRITE, .len = DIGEST_MAX };
 
-static const char usagetext[] =
+static const char usage_sumcheck[] =
 	"usage: sumcheck [-f] [-l BITS] [--tag] [-b | -t] [-j JOBS] FILE...\n"
 	"       sumcheck -p [-l BITS] [--tag] [-b | -t] [-z] [FILE | -]...\n"
 	"       sumcheck -c [-j JOBS] [-l BITS] [-q | --status] [--strict] [-w] [--ignore-missing] FILE | -...\n";
-
-static _Noreturn void
-usage(int status)
-{
-	fputs(usagetext, status ? stderr : stdout);
-	if (status == 0 && fshut(stdout, "<stdout>") < 0)
-		exit(EXIT_UNSURE);
-	exit(status);
-}
 
 /* A name as it is shown: see printname(). */
 static struct job *
@@ -202,8 +188,7 @@ openjob(const struct job *j)
 static int
 changed(const struct stat *a, const struct stat *b, off_t nread)
 {
-	return a->st_dev != b->st_dev || a->st_ino != b->st_ino ||
-	    a->st_size != b->st_size || nread != b->st_size ||
+	return !sameinode(a, b) || a->st_size != b->st_size || nread != b->st_size ||
 	    a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
 	    a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
 }
@@ -266,13 +251,12 @@ hash(struct job *j, unsigned char *buf)
 	/* The digest speaks for the name: it must still be this inode. */
 	if (reg && j->dirfd != -1 && (fstatat(j->dirfd, j->name, &after,
 	    j->by == BY_OWNFD ? 0 : AT_SYMLINK_NOFOLLOW) < 0 ||
-	    after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
+	    !sameinode(&after, &before))) {
 		j->res = H_CHANGED;
 		goto out;
 	}
 	digest_final(&d, j->got);
-	j->dev = before.st_dev;
-	j->ino = before.st_ino;
+	j->hashed = before;
 	j->res = H_OK;
 out:
 	if (fd != 0)
@@ -280,7 +264,7 @@ out:
 }
 
 static void *
-worker(void *arg)
+hasher(void *arg)
 {
 	unsigned char *buf = emalloc(BUFSZ);
 	struct job *j;
@@ -311,7 +295,7 @@ startpool(void)
 		n = (int)pool.njobs;
 	pool.threads = ecalloc((size_t)n + 1, sizeof(*pool.threads));
 	for (pool.nthreads = 0; pool.nthreads < n; pool.nthreads++) {
-		errno = pthread_create(&pool.threads[pool.nthreads], NULL, worker, NULL);
+		errno = pthread_create(&pool.threads[pool.nthreads], NULL, hasher, NULL);
 		if (errno)
 			eprintf(EXIT_UNSURE, "pthread_create:");
 	}
@@ -384,14 +368,6 @@ catstr(const char *a, const char *b)
 	return s;
 }
 
-static const char *
-basename_(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 /*
  * Under the directory's commit lock, which gzsafe takes too, the file must
  * still be the inode that was hashed: otherwise a writer replaced it since,
@@ -404,8 +380,7 @@ publish(struct atomic *a, const struct job *j, const char *sc)
 	int locked, r = -1;
 
 	locked = atomic_lockdir(a, ATOMIC_LOCKWAIT);
-	if (fstatat(j->dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != j->dev ||
-	    st.st_ino != j->ino)
+	if (fstatat(j->dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !sameinode(&st, &j->hashed))
 		weprintf("%s: changed while reading; %s not written", j->show, sc);
 	else if (atomic_publish(a, opt.force ? 0 : ATOMIC_NOREPLACE) < 0)
 		weprintf(errno == EEXIST ? "%s: exists; not replaced (use -f)" :
@@ -430,30 +405,17 @@ publish(struct atomic *a, const struct job *j, const char *sc)
 static int
 likedata(struct atomic *a, const struct job *j, const char *sc)
 {
-	const char *step = "stat";
-	struct stat st;
-	mode_t um;
-	int fd, r = -1;
+	const char *step;
+	int fd, r;
 
 	/* Judged and read through one descriptor: the name may be swapped meanwhile. */
 	fd = openat(j->dirfd, j->name, O_PATH | O_CLOEXEC | (j->by == BY_OWNFD ? 0 : O_NOFOLLOW));
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_dev == j->dev && st.st_ino == j->ino &&
-	    (st.st_uid == 0 || st.st_uid == geteuid())) {
-		if ((r = atomic_copyattrs(a, fd, &st, ATOMIC_OWNER | ATOMIC_MODE | ATOMIC_ACL,
-		    &step)) < 0)
-			weprintf("%s: cannot give it %s's %s:", sc, j->show, step);
-		close(fd);
-		return r;
-	}
+	if ((r = atomic_like(a, fd, &j->hashed, ATOMIC_OWNER | ATOMIC_MODE | ATOMIC_ACL,
+	    &step)) < 0)
+		weprintf("%s: cannot give it %s's %s:", sc, j->show, step);
 	if (fd >= 0)
 		close(fd);
-	um = umask(0);
-	umask(um);
-	if (fchmod(a->fd, 0666 & ~um) == 0)
-		return 0;
-	weprintf("%s: chmod:", sc);
-	return -1;
+	return r;
 }
 
 /* Publish the sidecar in one step; 0, or -1 after saying why. */
@@ -469,7 +431,7 @@ writesidecar(const struct job *j, const char *sc)
 		weprintf("%s: create:", sc);
 		return -1;
 	}
-	line = sidecar_line(j->got, j->len, basename_(j->name), opt.form, &n);
+	line = sidecar_line(j->got, j->len, lastpart(j->name), opt.form, &n);
 	if (likedata(&a, j, sc) < 0)
 		;
 	else if (writeall(a.fd, line, n) < 0)
@@ -704,10 +666,9 @@ static int
 pickline(struct group *g, const char *file, struct sidecar_entry *lines, size_t n,
     size_t *pick)
 {
-	const char *base = strrchr(file, '/');
+	const char *base = lastpart(file);
 	size_t i, found = n;
 
-	base = base ? base + 1 : file;
 	if (n == 1) {
 		*pick = 0;
 		return 0;
@@ -789,9 +750,12 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 			continue;
 		if (r < 0 && kind == OP_GUESS && !seen) {
 			/* Most likely a data file: do not read on through it. */
-			if (!opt.status)
-				weprintf("%s: no sidecar %s.b2, and not a digest file (line %lu: %s)",
-				    operand, operand, lineno, e.why);
+			if (!opt.status) {
+				show = sidecar_path(operand);
+				weprintf("%s: no sidecar %s, and not a digest file (line %lu: %s)",
+				    operand, show, lineno, e.why);
+				free(show);
+			}
 			g->failed = 1;
 			break;
 		}
@@ -1008,7 +972,8 @@ main(int argc, char **argv)
 	long long n = 0;
 	int c, closed, jflag = 0;
 
-	setprogname_(argv[0]);
+	setargv0(argv[0]);
+	usagetext = usage_sumcheck;
 	failstatus = EXIT_UNSURE;
 	closed = proc_init();
 	opterr = 0;
@@ -1025,7 +990,7 @@ main(int argc, char **argv)
 			lenarg = optarg;	/* as b2sum 9.4: only the last -l counts */
 			break;
 		case 'j':
-			if (strtonum_(optarg, 1, 1024, &n) < 0) {
+			if (parsenum(optarg, 1, 1024, &n) < 0) {
 				weprintf("-j %s: JOBS must be a number from 1 to 1024", optarg);
 				usage(EXIT_UNSURE);
 			}
@@ -1049,8 +1014,7 @@ main(int argc, char **argv)
 		case OPT_IGNOREMISSING: opt.ignoremissing = 1; onlycheck = "--ignore-missing"; break;
 		case 'h': usage(0);
 		case OPT_VERSION:
-			puts("sumcheck " VERSION);
-			return fshut(stdout, "<stdout>") < 0 ? EXIT_UNSURE : 0;
+			return version();
 		default:
 			badoption(argv);
 			usage(EXIT_UNSURE);
@@ -1060,7 +1024,7 @@ main(int argc, char **argv)
 	argv += optind;
 
 	/* -l 0, as b2sum takes it: the default length, and no filter with -c. */
-	if (lenarg && (strtonum_(lenarg, 0, 512, &n) < 0 || n % 8 || (n > 0 && n < 8))) {
+	if (lenarg && (parsenum(lenarg, 0, 512, &n) < 0 || n % 8 || (n > 0 && n < 8))) {
 		weprintf("-l %s: BITS must be a multiple of 8 from 8 to 512, or 0", lenarg);
 		usage(EXIT_UNSURE);
 	}

@@ -9,6 +9,8 @@
 #   skip_all 'why'                 skip the whole script
 #   need CMD...                    false (and a note) if a tool is missing
 #   wait_for PATH [SECONDS]        bounded wait for a marker file (default 60 s)
+#   wait_grep PATTERN FILE         bounded wait for a line in a file
+#   hold NAME TOOL [ARGS...]       TOOL ... holding (a lock) until release NAME
 #   at_exit 'shell code'           run when the script ends, whatever happens
 #   with_shim [SHIM_X=V]... CMD... CMD under tests/shim.so (fault injection)
 #   as_nobody CMD...               CMD as user nobody, the programs on its PATH
@@ -54,6 +56,8 @@ _cleanup()
 	exit "$_status"
 }
 trap _cleanup EXIT
+# Whatever a failed test left holding (hold lists it): killed at the end.
+at_exit '[ -f "$SCRATCH/.holders" ] && kill -9 $(cat "$SCRATCH/.holders") 2>/dev/null; :'
 trap 'exit 130' INT
 trap 'exit 143' TERM
 cd "$SCRATCH" || exit 1
@@ -223,6 +227,37 @@ wrapped()
 traced()
 {
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"
+}
+
+# hold NAME TOOL [ARGS...]: TOOL ARGS... sh -c ..., holding (a lock) until
+# release NAME. NAME.pid is the holder's pid, and NAME.held exists before
+# hold returns; a holder a failed test left is killed when the script ends.
+hold()
+{
+	_n=$1
+	shift
+	rm -f "$_n.held" "$_n.fifo"
+	mkfifo "$_n.fifo" || return 1
+	"$@" sh -c "touch $_n.held; read _ <$_n.fifo" </dev/null >/dev/null 2>"$_n.err" &
+	echo $! >"$_n.pid"
+	echo $! >>"$SCRATCH/.holders"
+	wait_for "$_n.held" 20
+}
+
+release()
+{
+	timeout 20 sh -c "echo >$1.fifo" && wait "$(cat "$1.pid")"
+}
+
+# wait_grep PATTERN FILE: bounded wait until FILE has a matching line.
+wait_grep()
+{
+	_i=0
+	while ! grep -Eq -- "$1" "$2" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -gt 400 ] && { echo "wait_grep: '$1' never in $2" >&2; return 1; }
+		sleep 0.05
+	done
 }
 
 # Marker-file synchronisation: poll, but never longer than the bound.

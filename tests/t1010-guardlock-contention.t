@@ -6,37 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 need flock timeout || skip_all 'flock(1) and timeout(1) needed'
 
-# Kill whatever a failed test left holding a lock.
-at_exit 'for f in "$SCRATCH"/*.pid; do [ -f "$f" ] && kill -9 $(cat "$f") 2>/dev/null; done; :'
-
-# hold NAME TOOL [ARGS...]: TOOL ARGS... sh -c ..., holding until release NAME.
-# NAME.pid is the holder's pid; it exists (NAME.held) before hold returns.
-hold()
-{
-	_n=$1
-	shift
-	rm -f "$_n.held" "$_n.fifo"
-	mkfifo "$_n.fifo" || return 1
-	"$@" sh -c "touch $_n.held; read _ <$_n.fifo" </dev/null >/dev/null 2>"$_n.err" &
-	echo $! >"$_n.pid"
-	wait_for "$_n.held" 20
-}
-
-release()
-{
-	timeout 20 sh -c "echo >$1.fifo" && wait "$(cat "$1.pid")"
-}
-
-# wait_grep PATTERN FILE: bounded wait until FILE has a matching line.
-wait_grep()
-{
-	_i=0
-	while ! grep -Eq -- "$1" "$2" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -gt 400 ] && { echo "wait_grep: '$1' never in $2" >&2; return 1; }
-		sleep 0.05
-	done
-}
 
 test_expect_success 'busy: 75 at once with -n, the command not run' '
 	hold h guardlock l &&

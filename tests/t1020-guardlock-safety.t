@@ -135,8 +135,21 @@ elif nobody_ok; then
 		test_expect_code 125 timeout 20 guardlock grp/m.lock touch ran 2>err &&
 		test_grep "owned by uid $(id -u nobody) in grp, a directory others can write" err &&
 		test_expect_code 125 timeout 20 guardlock grp/mine.lock touch ran 2>err &&
-		test_grep "^guardlock: grp/mine.lock: others can write its directory grp and so swap the lock file: use a directory only you can write, or --public$" err &&
+		test_grep "^guardlock: grp/mine.lock: others can change its directory grp, or one above it, and so swap the lock file: use a directory only you can write, or --public$" err &&
 		test ! -e ran
+	'
+	test_expect_success 'a sticky directory another user owns: its owner can swap the lock file' '
+		mkdir sticky && chown nobody sticky && chmod 1777 sticky &&
+		test_expect_code 125 timeout 20 guardlock sticky/s.lock touch ran 2>err &&
+		test_grep "^guardlock: sticky/s.lock: others can change its directory sticky, or one above it," err &&
+		test ! -e ran && test ! -e sticky/s.lock
+	'
+	test_expect_success 'a private directory under one others may write: the parent can be renamed away' '
+		mkdir -p open/priv && chmod 0777 open && chmod 0700 open/priv &&
+		test_expect_code 125 timeout 20 guardlock open/priv/p.lock touch ran 2>err &&
+		test_grep "^guardlock: open/priv/p.lock: others can change its directory open/priv, or one above it," err &&
+		test ! -e ran && test ! -e open/priv/p.lock &&
+		chmod 0755 open && timeout 20 guardlock open/priv/p.lock touch ran && test -e ran
 	'
 	test_expect_success 'the record names the command, never its arguments, and only root reads it' '
 		rm -f held && mkfifo go2 || exit 1

@@ -43,7 +43,7 @@ test_expect_success 'a status file owned by another user, or writable by others:
 test_expect_success 'a status file of ours in a directory others can write, not sticky: refused' '
 	cp keep.gz out.gz && st=$(mktemp att/st.XXXXXX) &&
 	cat data | test_expect_code 125 gzsafe --status-file "$st" out.gz 2>err &&
-	test_grep "others can write its directory and swap it; use a private directory" err &&
+	test_grep "others can change its directory, or one above it, and swap it; use a private directory" err &&
 	unchanged out.gz
 '
 

@@ -12,6 +12,17 @@ seq 1 1000 | gzsafe --digest backups/a.gz &&
 seq 1 2000 | gzsafe --digest backups/b.gz || exit 1
 cp backups/a.gz good.gz
 
+# Wait, bounded, until guardlock itself reports an age of a second or more
+# for the holder of LOCK: then "more than 0 seconds" is a fact, not a guess.
+age_at_least_1s()
+{
+	_i=0
+	until guardlock --status "$1" | grep -q "([1-9][0-9dhms]* ago)$"; do
+		_i=$((_i + 1)) && test $_i -le 600 || { echo "age never reached 1s"; return 1; }
+		sleep 0.05
+	done
+}
+
 test_expect_success 'every archive verifies: silent, 0; a lock file not there (after a reboot): no holder, 0' '
 	sh "$CHECK" backups >out 2>err &&
 	test ! -s out && test ! -s err &&
@@ -28,13 +39,7 @@ test_expect_success 'a lock held past MAX_SECONDS: 3, the holder named; briefly 
 	pid=$!
 	wait_for held 60 &&
 	sh "$CHECK" backups lk >out && test ! -s out &&
-	# Wait, bounded, until guardlock itself reports an age of a second or
-	# more: then "more than 0 seconds" is a fact, not a guess.
-	i=0 &&
-	until guardlock --status lk | grep -q "([1-9][0-9dhms]* ago)$"; do
-		i=$((i + 1)) && test $i -le 600 || { echo "age never reached 1s"; exit 1; }
-		sleep 0.05
-	done &&
+	age_at_least_1s lk &&
 	test_expect_code 3 sh "$CHECK" backups lk 0 >out &&
 	test "$(wc -l <out)" -eq 1 &&
 	test_grep "^lk: held for more than 0s: held by pid $pid \\(cat hold\\) on $(hostname) since " out &&
@@ -49,11 +54,7 @@ for kind in "guardlock -s" "flock -s" "flock"; do
 		'"$kind"' lk sh -c "touch held; exec cat hold >/dev/null" &
 		pid=$!
 		wait_for held 60 &&
-		i=0 &&
-		until guardlock --status lk | grep -q "([1-9][0-9dhms]* ago)$"; do
-			i=$((i + 1)) && test $i -le 600 || { echo "age never reached 1s"; exit 1; }
-			sleep 0.05
-		done &&
+		age_at_least_1s lk &&
 		test_expect_code 3 sh "$CHECK" backups lk 0 >out &&
 		test "$(wc -l <out)" -eq 1 &&
 		test_grep "^lk: held for more than 0s: held (shared )?by pid [0-9]+ \\(.*\\), .*running since .* ago\\)$" out &&

@@ -30,17 +30,6 @@ EOF
 chmod +x backup
 PATH=$SCRATCH:$PATH
 
-# hold NAME CMD...: CMD ... sh -c ..., holding until NAME.fifo is written.
-hold()
-{
-	rm -f "$1.held"
-	mkfifo "$1.fifo" || return 1
-	_n=$1
-	shift
-	"$@" sh -c "touch $_n.held; read _ <$_n.fifo" </dev/null >/dev/null 2>&1 &
-	wait_for "$_n.held" 20
-}
-
 test_expect_success 'a backup: one archive and its sidecar, silently' '
 	mkdir b && timeout 60 backup >out 2>err &&
 	test ! -s out && test ! -s err &&

@@ -26,6 +26,16 @@ if [ $# -eq 0 ]; then
 fi
 # Race rounds prove the lock, not memory safety: a few are enough here.
 SAFEPIPE_TEST_ROUNDS=3 SAFEPIPE_BINDIR=$work/bin prove "$@"
+# valgrind 3.19 does not know openat2(2) (437): it answers ENOSYS, which
+# sumcheck meets with its own component-by-component walk, and says so in
+# a five-line note that is no error of ours.
+for f in "$work"/log/*; do
+	[ -f "$f" ] || continue
+	grep -v -e 'unhandled amd64-linux syscall: 437$' -e 'write your own handler\.$' \
+	    -e 'README_MISSING_SYSCALL_OR_IOCTL\.$' -e 'Nevertheless we consider this a bug' \
+	    -e 'valgrind\.org/support/bug_reports\.html\.$' "$f" >"$f.kept" || :
+	mv "$f.kept" "$f"
+done
 bad=$(find "$work/log" -type f -size +0 | head -20)
 if [ -n "$bad" ]; then
 	for f in $bad; do

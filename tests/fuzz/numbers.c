@@ -22,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (strtonum_(s, 0, 255, &v) == 0) {
+	if (parsenum(s, 0, 255, &v) == 0) {
 		if (v < 0 || v > 255)
 			abort();
 		snprintf(back, sizeof(back), "%lld", v);
@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strtoll(s, NULL, 10) != v)
 			abort();
 	}
-	if (strtonum_(s, 1, 1024, &v) == 0 && (v < 1 || v > 1024))
+	if (parsenum(s, 1, 1024, &v) == 0 && (v < 1 || v > 1024))
 		abort();
 	if (strtosecs(s, &d) == 0 && !(d >= 0 && d <= 1e9))
 		abort();
