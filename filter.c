@@ -57,7 +57,7 @@ static const char usage_gzsafe[] =
 	"usage: gzsafe [-1..-9] [-p threads] [-b kib] [-m mode] [-N] [--digest] [--verify]\n"
 	"              [--no-sync] [--status-file path | --status-fd n] [-v] output\n"
 	"              [command [arg ...]]\n"
-	"       gzsafe -t [-q | -v] [--tar] file | - ...\n";
+	"       gzsafe -t [-q | -v] [--tar] [file | - ...]\n";
 
 /*
  * The producer's end: 0 and *wst, or -1 if how it ended cannot be known
@@ -643,14 +643,16 @@ out:
 }
 
 /*
- * An operand of -t, open for reading: "-" is standard input, and a FIFO
- * or a pipe (/dev/stdin, <(...)) is read as it comes, as gzip -t reads it.
- * The open never blocks: a FIFO with no writer reads as empty.
+ * An operand of -t, open for reading: "-" is standard input, and the
+ * caller's own descriptors (/dev/stdin, <(...)) are read as they come,
+ * pipes included. Any other name must be a regular file and no symbolic
+ * link: a glob over a directory others write may bring a planted FIFO
+ * that would stall the check, or a link to a file they may not read.
  */
 static int
 testopen(const char *name, int stdinclosed)
 {
-	int fd;
+	struct stat st;
 
 	if (strcmp(name, "-") == 0 || strcmp(name, "/dev/stdin") == 0 ||
 	    strcmp(name, "/dev/fd/0") == 0 || strcmp(name, "/proc/self/fd/0") == 0) {
@@ -660,10 +662,7 @@ testopen(const char *name, int stdinclosed)
 		}
 		return STDIN_FILENO;
 	}
-	if ((fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
-		return -1;
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	return fd;
+	return openoperand(name, &st);
 }
 
 /* -t: each file OK, or its first fault with where it is. */
@@ -678,7 +677,7 @@ test(char **files, int stdinclosed, const struct opts *o)
 		/* A glob may bring names that others chose: none reaches a terminal raw. */
 		name = printname(*files, NULL);
 		if ((fd = testopen(*files, stdinclosed)) < 0) {
-			weprintf("%s:", name);
+			operandfailed(name);
 			unreadable = 1;
 			free(name);
 			continue;
@@ -762,6 +761,8 @@ testmode(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
+	static char dash[] = "-";
+	static char *stdinonly[] = { dash, NULL };
 	struct opts o = { .level = 6, .block = 128 * 1024, .mode = -1, .statusfd = -1 };
 	int c, closed, checker, compressonly = 0, testonly = 0;
 	char *end;
@@ -828,11 +829,11 @@ main(int argc, char *argv[])
 			weprintf("-t checks files: compression options do not go with it");
 			usage(EXIT_UNSURE);
 		}
-		if (argc < 1) {
-			weprintf("-t: no file to check (- for standard input)");
+		if (argc < 1 && isatty(STDIN_FILENO)) {
+			weprintf("-t: standard input is a terminal: name a file, or redirect it");
 			usage(EXIT_UNSURE);
 		}
-		return test(argv, closed & 1, &o);
+		return test(argc < 1 ? stdinonly : argv, closed & 1, &o);
 	}
 	if (testonly) {
 		weprintf("-q and --tar go with -t");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +283,44 @@ printname(const char *name, int *escaped)
 	}
 	*o = '\0';
 	return out;
+}
+
+int
+ownfd(const char *name)
+{
+	return strcmp(name, "/dev/stdin") == 0 || strncmp(name, "/dev/fd/", 8) == 0 ||
+	    strncmp(name, "/proc/self/fd/", 14) == 0;
+}
+
+int
+openoperand(const char *name, struct stat *st)
+{
+	int fd, own = ownfd(name), e;
+
+	fd = open(name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | (own ? 0 : O_NOFOLLOW));
+	if (fd < 0)
+		return -1;
+	e = fstat(fd, st) < 0 ? errno : S_ISDIR(st->st_mode) ? EISDIR :
+	    !own && !S_ISREG(st->st_mode) ? EINVAL : 0;
+	if (e) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	/* Ours now: O_NONBLOCK only kept a planted FIFO from stopping the open. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+void
+operandfailed(const char *show)
+{
+	if (errno == EINVAL)
+		weprintf("%s: not a regular file", show);
+	else if (errno == ELOOP)
+		weprintf("%s: is a symbolic link: not followed", show);
+	else
+		weprintf("%s:", show);
 }
 
 const char *

@@ -80,6 +80,19 @@ ssize_t slurp(const char *path, char *buf, size_t size);
  */
 char *printname(const char *name, int *escaped);
 
+/*
+ * Operands that name files others may have planted (a glob in a shared
+ * directory): ownfd() says whether name is one of the caller's own
+ * descriptors (/dev/stdin, /dev/fd/N, /proc/self/fd/N), which are read
+ * whatever they are. openoperand() opens anything else read-only only if it
+ * is a regular file and not a symbolic link, without blocking on a planted
+ * FIFO, and fills *st; -1 with errno ELOOP (a link), EISDIR or EINVAL (not
+ * a regular file) otherwise. operandfailed() says so in words.
+ */
+int ownfd(const char *name);
+int openoperand(const char *name, struct stat *st);
+void operandfailed(const char *show);
+
 /* path's last component: "a/b" -> "b", "b" -> "b". */
 const char *lastpart(const char *path);
 

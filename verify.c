@@ -92,7 +92,7 @@ static struct {
 static const char usage_sumcheck[] =
 	"usage: sumcheck [-f] [-l BITS] [--tag] [-b | -t] [-j JOBS] FILE...\n"
 	"       sumcheck -p [-l BITS] [--tag] [-b | -t] [-z] [FILE | -]...\n"
-	"       sumcheck -c [-j JOBS] [-l BITS] [-q | --status] [--strict] [-w] [--ignore-missing] FILE | -...\n";
+	"       sumcheck -c [-j JOBS] [-l BITS] [-q | --status] [--strict] [-w] [--ignore-missing] [FILE | -]...\n";
 
 /* A name as it is shown: see printname(). */
 static struct job *
@@ -113,14 +113,6 @@ newjob(int dirfd, int by, const char *name, const char *show, size_t len)
 	j->show = printname(show, &j->escaped);
 	j->len = len;
 	return j;
-}
-
-/* Is this operand one of the caller's own descriptors? */
-static int
-ownfd(const char *name)
-{
-	return strcmp(name, "/dev/stdin") == 0 || strncmp(name, "/dev/fd/", 8) == 0 ||
-	    strncmp(name, "/proc/self/fd/", 14) == 0;
 }
 
 /*
@@ -489,11 +481,13 @@ writemode(int argc, char **argv)
 	return bad ? EXIT_UNSURE : 0;
 }
 
+/* No FILE for -p or -c: standard input, as b2sum. */
+static char dash[] = "-";
+static char *stdinonly[] = { dash, NULL };
+
 static int
 printmode(int argc, char **argv, int stdinclosed)
 {
-	static char dash[] = "-";
-	static char *stdinonly[] = { dash, NULL };
 	char *line;
 	struct job *j;
 	size_t i, n;
@@ -709,37 +703,20 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 	g->dirfd = namesdir(g->path, kind, &prefix);
 	rd.fd = -1;
 	rd.off = rd.len = 0;
+	g->owner = geteuid();
 	if (kind == OP_STDIN && stdinclosed)
 		errno = EBADF;
 	else if (g->dirfd >= 0 && kind == OP_STDIN)
 		rd.fd = STDIN_FILENO;
-	else if (g->dirfd >= 0)
-		rd.fd = open(g->path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
-		    (ownfd(g->path) ? 0 : O_NOFOLLOW));
-	g->owner = geteuid();
-	/* A planted FIFO or device must not hang us; the caller's own pipe may be read. */
-	if (rd.fd >= 0 && kind != OP_STDIN && !ownfd(g->path) &&
-	    (fstat(rd.fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-		close(rd.fd);
-		rd.fd = -1;
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-	} else if (rd.fd >= 0 && kind != OP_STDIN && fstat(rd.fd, &st) == 0) {
+	else if (g->dirfd >= 0 && (rd.fd = openoperand(g->path, &st)) >= 0)
 		g->owner = st.st_uid;
-	}
 	if (rd.fd < 0) {
-		if (!opt.status && errno == EINVAL)
-			weprintf("%s: not a regular file", g->path);
-		else if (!opt.status && errno == ELOOP)
-			weprintf("%s: is a symbolic link: not followed", g->path);
-		else if (!opt.status)
-			weprintf("%s:", g->path);
+		if (!opt.status)
+			operandfailed(g->path);
 		g->failed = 1;
 		free(prefix);
 		return;
 	}
-	/* Our own descriptor: a planted FIFO did not block the open. Not stdin's: shared. */
-	if (rd.fd != STDIN_FILENO)
-		fcntl(rd.fd, F_SETFL, fcntl(rd.fd, F_GETFL) & ~O_NONBLOCK);
 	line = emalloc(SIDECAR_LINEMAX + 1);
 	e.name = emalloc(SIDECAR_LINEMAX + 2);
 	e.onespace = -1;
@@ -888,9 +865,14 @@ report(struct group *g)
 static int
 checkmode(int argc, char **argv, int stdinclosed)
 {
-	struct group *g = ecalloc((size_t)argc, sizeof(*g));
+	struct group *g;
 	int i, r, worst = 0;
 
+	if (argc == 0) {
+		argc = 1;
+		argv = stdinonly;
+	}
+	g = ecalloc((size_t)argc, sizeof(*g));
 	for (i = 0; i < argc; i++)
 		readgroup(&g[i], argv[i], stdinclosed);
 	startpool();
@@ -935,7 +917,7 @@ badcombination(int argc, const char *onlycheck, const char *onlywrite, int jflag
 		return misfit("-f", "writing sidecars, not with -p");
 	if (opt.mode == PRINT && jflag)
 		return misfit("-j", "-c or writing sidecars, not with -p");
-	if (opt.mode != PRINT && argc == 0) {
+	if (opt.mode == WRITE && argc == 0) {
 		weprintf("no FILE given");
 		return 1;
 	}

@@ -93,7 +93,7 @@ test_expect_success 'gzsafe: usage errors anywhere are 125; with -t wherever it 
 	run gzsafe 2 gzsafe -t --bogus x.gz &&
 	run gzsafe 2 gzsafe -p 0 -t x.gz &&
 	run gzsafe 2 gzsafe -t --digest x.gz &&
-	run gzsafe 2 gzsafe -t
+	run gzsafe 2 gzsafe -t /nonexistent
 '
 
 test_expect_success 'gzsafe: the producer'"'"'s own status, 126, 127, 128+N; refusals and I/O errors 125; pipe-mode status 1' '

@@ -118,14 +118,14 @@ test_expect_success 'a missing output directory: 125 and a message' '
 	test_grep "no/such/dir/x.gz" err
 '
 
-test_expect_success 'bad flags: 125 with usage; -t with no file: 2' '
+test_expect_success 'bad flags: 125 with usage; with -t: 2' '
 	for a in "-p 0" "-b 0" "-m 999" "-m abc" "-p x" "--no-such"; do
 		# shellcheck disable=SC2086
 		test_expect_code 125 gzsafe $a x.gz <new 2>err &&
 		test_grep "usage: gzsafe" err || exit 1
 	done &&
 	test_expect_code 125 gzsafe </dev/null &&
-	test_expect_code 2 gzsafe -t &&
+	test_expect_code 2 gzsafe -t -p 2 x.gz &&
 	test ! -e x.gz && unchanged
 '
 

@@ -145,10 +145,38 @@ test_expect_success 'a pipe: /dev/stdin, -, a process substitution, a slow write
 	test_grep "^-: FAILED: " out
 '
 
-test_expect_success 'a named FIFO with no writer reads as empty: no hang' '
+test_expect_success 'a named FIFO, a device, a symbolic link: refused (2) at once, as planted files may be' '
 	mkfifo nofifo &&
-	test_expect_code 1 timeout 20 gzsafe -t nofifo >out &&
-	test_grep "^nofifo: FAILED: " out
+	test_expect_code 2 timeout 20 gzsafe -t nofifo >out 2>err &&
+	test ! -s out && test_grep "^gzsafe: nofifo: not a regular file$" err &&
+	ln -s good.gz link.gz &&
+	test_expect_code 2 gzsafe -t link.gz >out 2>err &&
+	test ! -s out && test_grep "^gzsafe: link.gz: is a symbolic link: not followed$" err &&
+	ln -s /dev/zero zero.gz &&
+	test_expect_code 2 timeout 20 gzsafe -t zero.gz 2>err &&
+	test_grep "^gzsafe: zero.gz: is a symbolic link: not followed$" err &&
+	test_expect_code 2 gzsafe -t /dev/null 2>err &&
+	test_grep "^gzsafe: /dev/null: not a regular file$" err &&
+	test_expect_code 2 gzsafe -t . 2>err &&
+	test_grep "^gzsafe: \.: Is a directory$" err &&
+	{ cat good.gz >nofifo & } &&
+	gzsafe -t /dev/fd/5 5<nofifo >out && wait &&
+	echo "/dev/fd/5: OK" >want && test_cmp want out
+'
+
+test_expect_success 'a refused file among good ones: the good ones are still judged' '
+	test_expect_code 2 gzsafe -t good.gz nofifo good.gz >out 2>err &&
+	printf "good.gz: OK\ngood.gz: OK\n" >want && test_cmp want out
+'
+
+test_expect_success 'no file: standard input, as gzip -t; a terminal is refused (2)' '
+	gzsafe -t <good.gz >out && echo "-: OK" >want && test_cmp want out &&
+	test_expect_code 1 gzsafe -t </dev/null >out &&
+	test_grep "^-: FAILED: " out &&
+	if command -v script >/dev/null; then
+		test_expect_code 2 script -qec "gzsafe -t" /dev/null </dev/null >out 2>&1 &&
+		test_grep "standard input is a terminal" out
+	fi
 '
 
 test_expect_success 'names with control characters are shown escaped' '
@@ -164,7 +192,7 @@ test_expect_success 'usage errors are 2 (could not tell) wherever -t stands' '
 	test_expect_code 2 gzsafe -p 0 -t good.gz &&
 	test_expect_code 2 gzsafe -t --digest good.gz 2>err &&
 	test_grep "^gzsafe: -t checks files: compression options do not go with it$" err &&
-	test_expect_code 2 gzsafe -t 2>err && test_grep "^gzsafe: -t: no file to check" err
+	test_expect_code 2 gzsafe -t -z good.gz 2>err && test_grep "^gzsafe: -z: unknown option" err
 '
 
 test_done

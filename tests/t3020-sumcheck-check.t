@@ -207,9 +207,21 @@ test_expect_success 'usage mistakes say what is wrong before the usage' '
 	test_expect_code 2 sumcheck -c --tag x 2>err &&
 	test_grep "^sumcheck: --tag: only with writing or printing digests, not with -c$" err &&
 	test_expect_code 2 sumcheck -c -p x 2>err && test_grep "^sumcheck: -c and -p: choose one$" err &&
-	test_expect_code 2 sumcheck -c 2>err && test_grep "^sumcheck: no FILE given$" err &&
+	test_expect_code 2 sumcheck 2>err && test_grep "^sumcheck: no FILE given$" err &&
+	test_expect_code 2 sumcheck -f 2>err && test_grep "^sumcheck: no FILE given$" err &&
 	test_expect_code 2 sumcheck --bogus x 2>err &&
 	test_grep "^sumcheck: --bogus: unknown option or missing argument$" err
+'
+
+test_expect_success 'no FILE with -c: the digest lines from standard input, as b2sum -c' '
+	echo data >nf && b2sum nf >nf.list &&
+	sumcheck -c <nf.list >out && b2sum -c <nf.list >want && test_cmp want out &&
+	echo more >>nf &&
+	test_expect_code 1 sumcheck -c <nf.list >out 2>/dev/null &&
+	echo "nf: FAILED" >want && test_cmp want out &&
+	test_expect_code 1 b2sum -c <nf.list >/dev/null 2>&1 &&
+	test_expect_code 2 sumcheck -c </dev/null 2>err &&
+	test_grep "^sumcheck: standard input: no properly formatted checksum lines found$" err
 '
 
 test_expect_success '-l with -c: only digest lines of that length count' '
