@@ -450,13 +450,32 @@ atomic_copyattrs(struct atomic *a, int fromfd, const struct stat *from, int what
 int
 atomic_like(struct atomic *a, int fromfd, const struct stat *want, int what, const char **step)
 {
-	struct stat st;
+	struct stat st, dir;
+	int ours;
 
-	if (fromfd >= 0 && fstat(fromfd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (!want || sameinode(&st, want)) && (st.st_uid == 0 || st.st_uid == geteuid()))
+	ours = fromfd >= 0 && fstat(fromfd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (!want || sameinode(&st, want)) && (st.st_uid == 0 || st.st_uid == geteuid());
+	if (ours && st.st_nlink == 1)
 		return atomic_copyattrs(a, fromfd, &st, what, step);
+	/*
+	 * A directory another user owns may carry a default ACL they chose:
+	 * it gives them nothing of ours. (Where no old file vouches for the
+	 * access, the new file is just ours.)
+	 */
+	*step = "default ACL";
+	if ((what & ATOMIC_ACL) && fstat(a->dirfd, &dir) == 0 && dir.st_uid != 0 &&
+	    dir.st_uid != geteuid() && atomic_dropacl(a) < 0)
+		return -1;
+	/*
+	 * A second name may be a link someone planted to a file of root's
+	 * (/etc/shadow's group must not get our data): only its mode counts,
+	 * and only to narrow ours, so a hard-linked backup that was private
+	 * stays private.
+	 */
 	*step = "chmod";
-	return fchmod(a->fd, newfilemode());
+	if (!(what & ATOMIC_MODE))
+		return 0;
+	return fchmod(a->fd, newfilemode() & (ours ? st.st_mode & 07777 : 07777));
 }
 
 int

@@ -76,9 +76,12 @@ int atomic_dropacl(struct atomic *);
 /*
  * The access a staged replacement gets: what `what` selects of the file
  * behind fromfd (an O_PATH descriptor will do), if that is a regular file
- * of ours or root's and, when want is given, that very inode; otherwise
- * ours, as any new file's, 0666 less the umask. Another user's file may
- * have been planted to make ours theirs. 0, or -1 with errno and *step.
+ * of ours or root's with one name and, when want is given, that very
+ * inode; otherwise ours, as any new file's, 0666 less the umask (narrowed
+ * by the old mode if the old file is ours or root's but has more names),
+ * without a default ACL from a directory another user owns. Another user's
+ * file may have been planted to make ours theirs. 0, or -1 with errno and
+ * *step.
  */
 int atomic_like(struct atomic *, int fromfd, const struct stat *want, int what,
     const char **step);

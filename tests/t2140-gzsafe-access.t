@@ -63,9 +63,32 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev
 		gzsafe -N -m 600 --digest q.gz cat data &&
 		test "$(stat -c %U:%a q.gz):$(stat -c %U:%a q.gz.b2)" = root:600:root:600
 	'
+	test_expect_success 'a second name for a file of root'"'"'s (planted /etc/shadow): its group is not copied' '
+		echo secret >shadowlike && chgrp nogroup shadowlike && chmod 640 shadowlike &&
+		ln shadowlike h.gz &&
+		(umask 022 && gzsafe h.gz cat data) &&
+		test "$(stat -c %U:%G:%a h.gz)" = root:root:640 &&
+		test "$(stat -c %G:%a shadowlike)" = nogroup:640 &&
+		echo secret | cmp - shadowlike && gzip -dc h.gz | cmp - data
+	'
+	test_expect_success 'a directory another user owns: their default ACL does not reach a new file' '
+		if need setfacl getfacl && mkdir theirs && setfacl -d -m u:daemon:r theirs 2>/dev/null; then
+			chown nobody theirs &&
+			gzsafe --digest theirs/db.gz cat data &&
+			! getfacl -c theirs/db.gz | grep -q "^user:daemon" &&
+			! getfacl -c theirs/db.gz.b2 | grep -q "^user:daemon"
+		fi
+	'
 else
 	test_skip 'owners' 'needs root, user nobody and group nogroup'
 fi
+
+test_expect_success 'a hard-linked old archive of ours: a private mode stays private' '
+	echo old | gzip >hl.gz && chmod 600 hl.gz && ln hl.gz hl-copy.gz &&
+	(umask 022 && gzsafe --digest hl.gz cat data) &&
+	test "$(stat -c %a hl.gz)" = 600 && test "$(stat -c %a hl.gz.b2)" = 600 &&
+	gzip -dc hl-copy.gz >old && echo old | cmp - old
+'
 
 test_expect_success 'a sidecar name that cannot be replaced is refused before the producer runs' '
 	rm -f ran && mkdir s.gz.b2 &&
