@@ -616,6 +616,7 @@ namesdir(const char *path, int kind, char **prefix)
 /* A digest file, read in large blocks and handed out a line at a time. */
 struct reader {
 	int fd;
+	int cut;		/* return a too long line at once, the rest unread */
 	size_t off, len;
 	char buf[65536];
 };
@@ -648,6 +649,8 @@ nextline(struct reader *rd, char *line, size_t *n)
 			return 1;
 		if (*n <= SIDECAR_LINEMAX)
 			line[(*n)++] = c;
+		else if (rd->cut)
+			return 1;
 	}
 }
 
@@ -703,6 +706,8 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 	g->dirfd = namesdir(g->path, kind, &prefix);
 	rd.fd = -1;
 	rd.off = rd.len = 0;
+	/* What may be a data file is judged by its first line: no reading on through GiBs. */
+	rd.cut = kind == OP_GUESS;
 	g->owner = geteuid();
 	if (kind == OP_STDIN && stdinclosed)
 		errno = EBADF;
@@ -737,6 +742,7 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 			break;
 		}
 		seen = 1;
+		rd.cut = 0;
 		if (r > 0 && e.unsafe && kind != OP_DATA)
 			r = -1;	/* e.why says why */
 		if (r > 0 && opt.lenset && e.len != opt.len) {

@@ -159,6 +159,15 @@ test_expect_success 'a data file without a sidecar is told apart from a manifest
 	test_grep "^sumcheck: data: no sidecar data\.b2, and not a digest file" err
 '
 
+# A terabyte of holes after a long first line: read on through, this would
+# take minutes; judged by its first line, it is refused at once.
+test_expect_success 'a data file without a sidecar is judged by its first line, not read through' '
+	{ gen_data 5000 7 | tr -d "\n"; } >huge && truncate -s 1T huge &&
+	test_expect_code 2 timeout 120 sumcheck -c huge 2>err &&
+	test_grep "^sumcheck: huge: no sidecar huge\.b2, and not a digest file \(line 1: line too long\)$" err &&
+	rm -f huge
+'
+
 test_expect_success 'checking from another working directory: names are relative to the digest file' '
 	mkdir -p backups/sub elsewhere && gen_data 10000 6 >backups/db.gz &&
 	echo sub >backups/sub/x && (cd backups && b2sum db.gz sub/x >B2SUMS) &&
