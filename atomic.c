@@ -227,26 +227,29 @@ atomic_publish(struct atomic *a, int flags)
 	return 0;
 }
 
-/* Does a descriptor we did not open ourselves name this directory? */
+/*
+ * Does the caller hold the directory's lock, through a descriptor we
+ * inherited (guardlock or flock(1) on the directory)? Then taking it
+ * would wait for ourselves; held exclusively, it keeps writers apart
+ * already. A descriptor for the directory that holds no lock counts for
+ * nothing.
+ */
 static int
 inherited(struct atomic *a)
 {
-	struct stat d, st;
-	int fds[256], n, i;
+	struct stat d;
+	int shared;
 
-	if (fstat(a->dirfd, &d) < 0)
-		return 0;
-	n = proc_inherited(fds, 256);
-	for (i = 0; i < n; i++)
-		if (fstat(fds[i], &st) == 0 && sameinode(&st, &d))
-			return 1;
-	return 0;
+	return fstat(a->dirfd, &d) == 0 && flock_inherited(&d, &shared) >= 0;
 }
 
 /*
  * Does only another user hold the lock on the directory? Our writers run as
  * us or as root: a holder of any other uid can only be someone who opened
  * the directory to delay our commit, and waiting for them buys nothing.
+ * /proc/locks names the process that took a lock, which may have exited
+ * and left it to a child: then the live holder is looked for, and one we
+ * cannot see is not ours (ours and root's are always visible to us).
  */
 static int
 foreignhold(struct atomic *a)
@@ -259,8 +262,9 @@ foreignhold(struct atomic *a)
 	if (fstat(a->dirfd, &d) < 0 || (n = flock_holders(&d, h, 16)) == 0 || n > 16)
 		return 0;
 	for (i = 0; i < n; i++) {
-		uid = proc_euid(h[i].pid);
-		if (uid < 0 || uid == 0 || uid == (long long)geteuid())
+		if ((uid = proc_euid(h[i].pid)) < 0 || flock_heldby(h[i].pid, &d) == 0)
+			uid = proc_euid(flock_scan(&d));
+		if (uid == 0 || uid == (long long)geteuid())
 			return 0;
 	}
 	return 1;

@@ -364,38 +364,6 @@ still_named(const char *path, const struct stat *st)
 }
 
 /*
- * Does this process already hold a flock(2) lock on st, through a
- * descriptor it inherited (guardlock under guardlock, a script under
- * flock(1) taking the same lock again)? Then waiting would wait for
- * ourselves. The kernel lists the locks held through each descriptor in
- * /proc/self/fdinfo: "lock:\t1: FLOCK  ADVISORY  WRITE ...". Returns that
- * descriptor, with *shared set for a shared lock, or -1.
- */
-static int
-held_here(const struct stat *st, int *shared)
-{
-	char path[64], buf[4096], kind[16], mode[16], *p;
-	int fds[256], n, i;
-	struct stat fs;
-
-	n = proc_inherited(fds, 256);
-	for (i = 0; i < n; i++) {
-		if (fstat(fds[i], &fs) < 0 || !sameinode(&fs, st))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fds[i]);
-		if (slurp(path, buf, sizeof(buf)) <= 0)
-			continue;
-		for (p = buf; (p = strstr(p, "lock:")); p++)
-			if (sscanf(p, "lock: %*s %15s %*s %15s", kind, mode) == 2 &&
-			    strcmp(kind, "FLOCK") == 0) {
-				*shared = strcmp(mode, "READ") == 0;
-				return fds[i];
-			}
-	}
-	return -1;
-}
-
-/*
  * The exec: the lock descriptor is the only one we leave open across it
  * (all others are close-on-exec), and its number goes into GUARDLOCK_FD
  * for a command that must close it before starting a daemon.
@@ -447,7 +415,7 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 
 	for (tries = 0;; tries++) {
 		fd = lock_open(path, &st, o->public);
-		if ((mine = held_here(&st, &shared)) >= 0) {
+		if ((mine = flock_inherited(&st, &shared)) >= 0) {
 			close(fd);
 			if (shared && o->op == LOCK_EX)
 				eprintf(EXIT_TOOL, "%s: this process already holds it shared "

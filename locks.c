@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "locks.h"
+#include "proc.h"
+#include "util.h"
 
 int
 flock_names(const char *id, const struct stat *st)
@@ -126,4 +128,28 @@ proc_euid(long long pid)
 	free(line);
 	fclose(fp);
 	return uid;
+}
+
+int
+flock_inherited(const struct stat *st, int *shared)
+{
+	char path[64], buf[4096], kind[16], mode[16], *p;
+	int fds[256], n, i;
+	struct stat fs;
+
+	n = proc_inherited(fds, 256);
+	for (i = 0; i < n; i++) {
+		if (fstat(fds[i], &fs) < 0 || !sameinode(&fs, st))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fds[i]);
+		if (slurp(path, buf, sizeof(buf)) <= 0)
+			continue;
+		for (p = buf; (p = strstr(p, "lock:")); p++)
+			if (sscanf(p, "lock: %*s %15s %*s %15s", kind, mode) == 2 &&
+			    strcmp(kind, "FLOCK") == 0) {
+				*shared = strcmp(mode, "READ") == 0;
+				return fds[i];
+			}
+	}
+	return -1;
 }

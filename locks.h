@@ -33,4 +33,14 @@ long long flock_scan(const struct stat *st);
 /* The effective uid of a live process, or -1 if it cannot be seen. */
 long long proc_euid(long long pid);
 
+/*
+ * Does this process already hold a flock(2) lock on st, through a
+ * descriptor it inherited (guardlock under guardlock, a script under
+ * flock(1) taking the same lock again)? Then waiting would wait for
+ * ourselves. The kernel lists the locks held through each descriptor in
+ * /proc/self/fdinfo: "lock:\t1: FLOCK  ADVISORY  WRITE ...". Returns that
+ * descriptor, with *shared set for a shared lock, or -1.
+ */
+int flock_inherited(const struct stat *st, int *shared);
+
 #endif

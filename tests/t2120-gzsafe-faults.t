@@ -143,4 +143,18 @@ test_expect_success 'a lock on the directory itself, held by the caller: no wait
 	fi
 '
 
+# A descriptor for the directory that holds no lock is no lock: a commit
+# of ours holding it is waited for (10 s), so timeout 3 ends the run first,
+# and nothing of it is left behind.
+test_expect_success 'an inherited descriptor for the directory without a lock: the lock is still taken' '
+	rm -f ld/held && mkfifo ld/go || exit 1
+	guardlock ld sh -c "touch ld/held; read _ <ld/go" &
+	wait_for ld/held 20 &&
+	cp ld/out.gz keep.gz &&
+	test_expect_code 124 timeout 3 gzsafe --digest ld/out.gz cat small.1 3<ld &&
+	cmp keep.gz ld/out.gz && (cd ld && b2sum --quiet -c out.gz.b2) &&
+	test "$(ls -A ld | sort | tr "\n" " ")" = "go held out.gz out.gz.b2 " &&
+	echo >ld/go && wait
+'
+
 test_done

@@ -109,4 +109,15 @@ test_expect_success 'the commit lock held by another user: no wait, the commit g
 	echo >att/go && wait
 '
 
+# flock(1) takes the lock on the shell's descriptor and exits: /proc/locks
+# names a process that is gone, and the shell holds the lock.
+test_expect_success 'the commit lock held by another user whose taker exited: no wait either' '
+	rm -f att/held && mkfifo att/go2 && chown nobody att/go2 || exit 1
+	as_nobody sh -c "exec 9<att && flock -x 9 && touch att/held && read _ <att/go2" &
+	wait_for att/held 20 &&
+	timeout 9 gzsafe --digest att/lk2.gz cat data &&
+	gzip -dc att/lk2.gz | cmp - data &&
+	echo >att/go2 && wait
+'
+
 test_done

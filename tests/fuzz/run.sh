@@ -58,7 +58,7 @@ for name; do
 	numbers)    src="$top/util.c" libs= ;;
 	gzcheck)    src="$top/gzcheck.c $top/util.c" libs=-lz ;;
 	sidecar)    src="$top/sidecar.c $top/digest.c $top/util.c" libs=$b2 ;;
-	lockrecord) src="$top/record.c $top/locks.c $top/util.c" libs= ;;
+	lockrecord) src="$top/record.c $top/locks.c $top/proc.c $top/util.c" libs= ;;
 	*)          src="$top/util.c" libs= ;;
 	esac
 	# shellcheck disable=SC2086  # flag lists
