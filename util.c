@@ -49,13 +49,26 @@ version(void)
 	return fshut(stdout, "<stdout>") < 0 ? failstatus : 0;
 }
 
+/*
+ * How many bytes at p make a control character: C0 and DEL, and C1 as
+ * UTF-8 encodes it (U+0080..U+009F, 0xc2 0x80..0x9f), which a UTF-8
+ * terminal may obey (U+009B is CSI); 0 for anything else.
+ */
+static int
+control(const unsigned char *p)
+{
+	if (*p < 0x20 || *p == 0x7f)
+		return 1;
+	return p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f ? 2 : 0;
+}
+
 void
 vweprintf(const char *fmt, va_list ap)
 {
 	int saved = errno;
 	size_t n = strlen(fmt);
 	char buf[4096];
-	int len, i;
+	int len, i, c;
 
 	/* One write(2) per message, so that concurrent writers do not interleave. */
 	len = snprintf(buf, sizeof(buf), "%s: ", argv0);
@@ -72,9 +85,10 @@ vweprintf(const char *fmt, va_list ap)
 	 * forge a second line or drive the terminal. Names that matter are
 	 * escaped before they get here (printname); this is the backstop.
 	 */
+	buf[len] = '\0';
 	for (i = 0; i < len; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
+		if ((c = control((unsigned char *)buf + i)) > 0)
+			memset(buf + i, '?', (size_t)c);
 	buf[len++] = '\n';
 	writeall(STDERR_FILENO, buf, len);
 	errno = saved;
@@ -260,10 +274,10 @@ printname(const char *name, int *escaped)
 {
 	const unsigned char *p;
 	char *out, *o;
-	int any = 0;
+	int any = 0, n;
 
 	for (p = (const unsigned char *)name; *p; p++)
-		any |= *p < 0x20 || *p == 0x7f;
+		any |= control(p) > 0;
 	if (escaped)
 		*escaped = any;
 	if (!any)
@@ -276,9 +290,11 @@ printname(const char *name, int *escaped)
 			o += sprintf(o, "\\n");
 		else if (*p == '\r')
 			o += sprintf(o, "\\r");
-		else if (*p < 0x20 || *p == 0x7f)
+		else if ((n = control(p)) > 0) {
 			o += sprintf(o, "\\x%02x", *p);
-		else
+			if (n == 2)
+				o += sprintf(o, "\\x%02x", *++p);
+		} else
 			*o++ = (char)*p;
 	}
 	*o = '\0';

@@ -29,6 +29,7 @@
  * back, measurably slower from the page cache (doc/bench.md).
  */
 #define BUFSZ (128 * 1024)
+static char outbuf[4 * SIDECAR_LINEMAX + 1024];
 
 enum { WRITE, PRINT, CHECK };
 enum { H_OK, H_OPEN, H_READ, H_NOTREG, H_CHANGED, H_LINK, H_FOREIGN };
@@ -516,10 +517,6 @@ printmode(int argc, char **argv, int stdinclosed)
 			bad = 1;
 			continue;
 		}
-		/*
-		 * One write(2) a line, as b2sum's line-buffered output: runs in
-		 * parallel into one file (xargs -P) never splice two lines.
-		 */
 		line = sidecar_line(j->got, j->len, j->name, opt.form, &n);
 		fwrite(line, 1, n, stdout);
 		fflush(stdout);
@@ -823,7 +820,7 @@ report(struct group *g)
 			if (say && !opt.quiet) {
 				putname(j);
 				fputs(": OK\n", stdout);
-				fflush(stdout);	/* one write(2) a line, as -p */
+				fflush(stdout);	/* one write(2) a line (main) */
 			}
 			continue;
 		}
@@ -964,6 +961,13 @@ main(int argc, char **argv)
 	usagetext = usage_sumcheck;
 	failstatus = EXIT_UNSURE;
 	closed = proc_init();
+	/*
+	 * One write(2) a line, as b2sum's line-buffered output, for the
+	 * longest line too (a name of SIDECAR_LINEMAX bytes, each escaped
+	 * as \xHH): runs in parallel into one file (xargs -P) never splice
+	 * two lines. Each line is flushed as it ends.
+	 */
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));	/* glibc ignores the size of NULL */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "bcfhj:l:pqtwz", longopts, NULL)) != -1) {
 		switch (c) {

@@ -185,6 +185,16 @@ test_expect_success 'names with control characters are shown escaped' '
 	test_grep "^a\\\\x1b\\[2Jb\\.gz: OK$" out
 '
 
+# U+009B is CSI to a UTF-8 terminal that obeys C1; a name with it is no
+# less dangerous than one with ESC. Other UTF-8 passes as it is.
+test_expect_success 'C1 controls in UTF-8 are escaped too, in verdicts and messages; other UTF-8 is not' '
+	cp good.gz "$(printf "c\302\2332Jd\303\251.gz")" &&
+	gzsafe -t c*d*.gz >out &&
+	test_grep "^c\\\\xc2\\\\x9b2Jd$(printf "\303\251")\\.gz: OK$" out &&
+	test_expect_code 2 gzsafe -t "$(printf "e\302\233f.gz")" 2>err &&
+	! grep -q "$(printf "\302\233")" err && test_grep "^gzsafe: e\\\\xc2\\\\x9bf.gz: No such file" err
+'
+
 test_expect_success 'usage errors are 2 (could not tell) wherever -t stands' '
 	test_expect_code 2 gzsafe --bogus -t good.gz 2>err &&
 	test_grep "^gzsafe: --bogus: unknown option or missing argument$" err &&

@@ -168,6 +168,25 @@ test_expect_success 'a data file without a sidecar is judged by its first line, 
 	rm -f huge
 '
 
+# A name of 3 KiB, each byte a control character: -p writes it as b2sum
+# does, raw, and -c and gzsafe -t escaped, 12 KiB, three times stdio's
+# usual buffer. Each line must still leave in one write(2).
+if need strace; then
+	test_expect_success 'one write(2) a line, the longest too: -p, -c, gzsafe -t' '
+		c=$(printf "\001%.0s" $(seq 200)) && d=. &&
+		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do d=$d/$c; done &&
+		mkdir -p "$d" && echo x | gzip >"$d/f.gz" &&
+		traced -e trace=write -o trace sumcheck -p "$d/f.gz" >out &&
+		test "$(grep -c "^write(1," trace)" -eq 1 && test "$(wc -l <out)" -eq 1 &&
+		b2sum "$d/f.gz" | cmp - out &&
+		traced -e trace=write -o trace sumcheck -c out >out2 &&
+		test "$(grep -c "^write(1," trace)" -eq 1 && test "$(wc -c <out2)" -gt 12000 &&
+		traced -e trace=write -o trace gzsafe -t "$d/f.gz" "$d/f.gz" >out3 &&
+		test "$(grep -c "^write(1," trace)" -eq 2 && test "$(wc -l <out3)" -eq 2 &&
+		rm -rf "./$c"
+	'
+fi
+
 test_expect_success 'checking from another working directory: names are relative to the digest file' '
 	mkdir -p backups/sub elsewhere && gen_data 10000 6 >backups/db.gz &&
 	echo sub >backups/sub/x && (cd backups && b2sum db.gz sub/x >B2SUMS) &&
