@@ -451,15 +451,16 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 /*
  * flock(1)'s descriptor form, `exec 9>LOCK; guardlock -n 9`: the lock goes
  * on the caller's own open file description, so it stays with the calling
- * shell after we exit (and `-u 9` releases it). The holder is that shell:
- * the record names our parent. The file behind the descriptor answers to
- * the same rules as a named lock file.
+ * shell after we exit (and `-u 9` releases it). The file behind the
+ * descriptor answers to the same rules as a named lock file, but it is the
+ * caller's: no record goes into it, since the caller may write its own
+ * there (`echo $$ >&9`, the pidfile idiom), and a waiter learns the
+ * holder from /proc.
  */
 static int
 lock_fd(const char *num, const struct lockopts *o, int unlock)
 {
-	char self[64], path[PATH_MAX], pcmd[CMD_MAX + 8], *sp;
-	const char *why;
+	char self[64], path[PATH_MAX];
 	long long n;
 	struct stat st;
 	ssize_t len;
@@ -490,13 +491,6 @@ lock_fd(const char *num, const struct lockopts *o, int unlock)
 	timer_disarm();
 	vlog("%s: acquired %s lock on descriptor %d after %.3f s", path,
 	    o->op == LOCK_SH ? "a shared" : "an exclusive", fd, elapsed(&t0));
-	if (o->op == LOCK_EX) {
-		proc_cmdline(getppid(), pcmd, sizeof(pcmd));
-		if ((sp = strchr(pcmd, ' ')))
-			*sp = '\0';
-		if ((why = record_write(fd, path, &st, (long long)getppid(), pcmd[0] ? pcmd : "?")))
-			vlog("%s: %s: no holder record", path, why);
-	}
 	return 0;
 }
 

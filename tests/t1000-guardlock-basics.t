@@ -206,9 +206,17 @@ test_expect_success 'descriptor form: lock the caller'"'"'s descriptor, exit 0; 
 	flock -n fd.lock true
 '
 
-test_expect_success 'descriptor form: the record names the calling shell, the holder' '
-	sh -c "umask 077 && exec 9>fd2.lock && guardlock 9 && echo \$\$ >shellpid && cat fd2.lock >rec" &&
-	test_grep "^pid $(cat shellpid)\$" rec
+# flock(1)'s pidfile idiom: the file behind the descriptor is the caller's,
+# and what it writes there is all it holds. A waiter still learns the
+# holder, from /proc.
+test_expect_success 'descriptor form: no record in the caller'"'"'s file; busy names the holding shell' '
+	rm -f held && mkfifo go2 || exit 1
+	sh -c "umask 077 && exec 9>fd2.lock && guardlock 9 && echo \$\$ >&9 && echo \$\$ >shellpid && touch held && read _ <go2" &
+	wait_for held 20 &&
+	echo "$(cat shellpid)" >want && test_cmp want fd2.lock &&
+	test_expect_code 75 guardlock -n fd2.lock true 2>err &&
+	test_grep "^guardlock: fd2\.lock: busy: held by pid $(cat shellpid) " err &&
+	echo >go2 && wait
 '
 
 test_expect_success 'descriptor form: busy is 75 (or -E), a bad descriptor 125, a 0644 file refused' '
