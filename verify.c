@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <unistd.h>
 
@@ -177,10 +179,19 @@ openjob(const struct job *j)
 	}
 }
 
-/* The file may not move under us: same inode, size and mtime throughout. */
+/*
+ * The file may not move under us: same inode, size and mtime throughout,
+ * and as many bytes read as it says it has, except where sizes are not
+ * bytes: /proc and /sys files say 0 or 4096 whatever they hold.
+ */
 static int
-changed(const struct stat *a, const struct stat *b, off_t nread)
+changed(int fd, const struct stat *a, const struct stat *b, off_t nread)
 {
+	struct statfs fs;
+
+	if (nread != b->st_size && fstatfs(fd, &fs) == 0 &&
+	    (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC))
+		nread = b->st_size;
 	return !sameinode(a, b) || a->st_size != b->st_size || nread != b->st_size ||
 	    a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
 	    a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
@@ -209,6 +220,7 @@ hash(struct job *j, unsigned char *buf)
 	reg = S_ISREG(before.st_mode);
 	if (!reg && !(opt.mode == PRINT && (j->dirfd == -1 || j->by == BY_OWNFD))) {
 		j->res = H_NOTREG;
+		j->err = S_ISDIR(before.st_mode) ? EISDIR : 0;
 		goto out;
 	}
 	/*
@@ -237,7 +249,7 @@ hash(struct job *j, unsigned char *buf)
 		digest_update(&d, buf, (size_t)r);
 		total += r;
 	}
-	if (reg && (fstat(fd, &after) < 0 || changed(&before, &after, total))) {
+	if (reg && (fstat(fd, &after) < 0 || changed(fd, &before, &after, total))) {
 		j->res = H_CHANGED;
 		goto out;
 	}
@@ -335,7 +347,10 @@ whyfailed(const struct job *j)
 		weprintf("%s:", j->show);
 		break;
 	case H_NOTREG:
-		weprintf("%s: not a regular file", j->show);
+		if (j->err == EISDIR)
+			weprintf("%s: Is a directory", j->show);	/* as b2sum says it */
+		else
+			weprintf("%s: not a regular file", j->show);
 		break;
 	case H_CHANGED:
 		weprintf("%s: changed while reading", j->show);

@@ -118,8 +118,13 @@ test_expect_success 'a missing file, a directory: no sidecar, exit 2' '
 	test_expect_code 2 sumcheck nothere 2>err &&
 	test_grep "^sumcheck: nothere: No such file or directory$" err &&
 	mkdir dir && test_expect_code 2 sumcheck dir 2>err &&
-	test_grep "^sumcheck: dir: not a regular file$" err &&
-	test ! -e nothere.b2 && test ! -e dir.b2
+	test_grep "^sumcheck: dir: Is a directory$" err &&
+	test ! -e nothere.b2 && test ! -e dir.b2 &&
+	printf "%s  dir\n" "$(b2sum </dev/null | cut -c1-128)" >dir.list &&
+	test_expect_code 2 sumcheck -c dir.list >out 2>err &&
+	test_expect_code 1 b2sum -c dir.list >want 2>werr &&
+	test_cmp want out && test_grep "^b2sum: dir: Is a directory$" werr &&
+	test_grep "^sumcheck: dir: Is a directory$" err
 '
 
 test_expect_success '-p: lines on stdout, - and no operand read stdin' '
@@ -130,6 +135,16 @@ test_expect_success '-p: lines on stdout, - and no operand read stdin' '
 	gen_data 300000 3 | sumcheck -p --tag -l 128 >out &&
 	gen_data 300000 3 | b2sum --tag -l 128 >want && test_cmp want out &&
 	test ! -e p.b2
+'
+
+# /proc and /sys say 0 or 4096 bytes whatever they hold: no "changed".
+test_expect_success '-p of /proc and /sys files: as b2sum, not "changed while reading"' '
+	sumcheck -p /proc/version /proc/sys/kernel/ostype >out &&
+	b2sum /proc/version /proc/sys/kernel/ostype >want && test_cmp want out &&
+	if test -r /sys/kernel/mm/transparent_hugepage/enabled; then
+		sumcheck -p /sys/kernel/mm/transparent_hugepage/enabled >out &&
+		b2sum /sys/kernel/mm/transparent_hugepage/enabled >want && test_cmp want out
+	fi
 '
 
 test_expect_success '-p with an unreadable operand: the rest printed, exit 2' '
