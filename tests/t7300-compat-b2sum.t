@@ -801,7 +801,7 @@ test_expect_success 'md5sum-bsd.sh: one-space list without its first line, from 
 # Not in coreutils: two lists, one-space then two-space. b2sum decides the
 # form once, so the second list's name reads " b"; sumcheck decides per file.
 test_expect_success 'a one-space list, then a two-space one: each file in its own form (b2sum: the first decides)' '
-	mkdir d7 && cd d7 && echo a >a && echo b >b &&
+	mkdir onetwo && cd onetwo && echo a >a && echo b >b &&
 	b2sum a | sed "s/  / /" >one && b2sum b >two &&
 	test_expect_code 1 b2sum -c one two >bout 2>/dev/null &&
 	test_grep "^ b: FAILED open or read$" bout &&
