@@ -18,7 +18,11 @@ age_at_least_1s()
 {
 	_i=0
 	until guardlock --status "$1" | grep -q "([1-9][0-9dhms]* ago)$"; do
-		_i=$((_i + 1)) && test $_i -le 600 || { echo "age never reached 1s"; return 1; }
+		_i=$((_i + 1))
+		if [ "$_i" -gt 600 ]; then
+			echo "age never reached 1s"
+			return 1
+		fi
 		sleep 0.05
 	done
 }
