@@ -213,10 +213,10 @@ test_expect_success 'memory for --verify too is had before the producer starts' 
 fi
 
 test_expect_success 'stderr a pipe whose reader left: -v never kills gzsafe, nor makes a commit look failed' '
-	rm -f out.gz && mkfifo ep &&
-	{ gzsafe -v out.gz sh -c "read _ <go9; cat data" 2>ep & pid=$!; } &&
+	rm -f out.gz go9 && mkfifo ep go9 &&
+	{ gzsafe -v out.gz sh -c "read _ <go9 && cat data" 2>ep & pid=$!; } &&
 	exec 8<ep && exec 8<&- &&
-	mkfifo go9 && echo >go9 &&
+	timeout 20 sh -c "echo >go9" &&
 	wait $pid && gzip -dc out.gz | cmp - data
 '
 
