@@ -14,6 +14,7 @@
 
 #include "atomic.h"
 #include "locks.h"
+#include "proc.h"
 #include "util.h"
 
 #ifndef RENAME_NOREPLACE
@@ -232,21 +233,14 @@ static int
 inherited(struct atomic *a)
 {
 	struct stat d, st;
-	long max = sysconf(_SC_OPEN_MAX);
-	int fd, fl;
+	int fds[256], n, i;
 
 	if (fstat(a->dirfd, &d) < 0)
 		return 0;
-	if (max < 0 || max > 4096)
-		max = 4096;
-	for (fd = 0; fd < max; fd++) {
-		/* Ours are all close-on-exec; what survived exec is not. */
-		if ((fl = fcntl(fd, F_GETFD)) < 0 || (fl & FD_CLOEXEC))
-			continue;
-		if (fstat(fd, &st) == 0 && st.st_dev == d.st_dev &&
-		    st.st_ino == d.st_ino)
+	n = proc_inherited(fds, 256);
+	for (i = 0; i < n; i++)
+		if (fstat(fds[i], &st) == 0 && st.st_dev == d.st_dev && st.st_ino == d.st_ino)
 			return 1;
-	}
 	return 0;
 }
 
@@ -315,21 +309,39 @@ atomic_commit(struct atomic *a, int flags)
 #define ACL_XATTR "system.posix_acl_access"
 #define USER_XATTR "user."
 
+/*
+ * The source is read through its descriptor, never its name again: the
+ * name may have been swapped since the caller decided to trust what the
+ * descriptor shows. An O_PATH descriptor has no xattr calls of its own,
+ * so they go through /proc/self/fd, which names that very inode.
+ */
 static ssize_t
-listattrs(int fd, const char *path, char *buf, size_t size)
+listattrs(int fd, char *buf, size_t size)
 {
-	return fd >= 0 ? flistxattr(fd, buf, size) : llistxattr(path, buf, size);
+	char self[64];
+	ssize_t n;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if ((n = listxattr(self, buf, size)) >= 0 || errno != ENOENT)
+		return n;
+	return flistxattr(fd, buf, size);
 }
 
 static ssize_t
-getattr(int fd, const char *path, const char *name, void *buf, size_t size)
+getattr(int fd, const char *name, void *buf, size_t size)
 {
-	return fd >= 0 ? fgetxattr(fd, name, buf, size) : lgetxattr(path, name, buf, size);
+	char self[64];
+	ssize_t n;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if ((n = getxattr(self, name, buf, size)) >= 0 || errno != ENOENT)
+		return n;
+	return fgetxattr(fd, name, buf, size);
 }
 
 /* Copy the extended attributes that what selects; 0, or -1 at the first failure. */
 static int
-copyxattrs(struct atomic *a, int fromfd, const char *frompath, int what, const char **step)
+copyxattrs(struct atomic *a, int fromfd, int what, const char **step)
 {
 	char *names = NULL, *name;
 	unsigned char *val = NULL;
@@ -338,7 +350,7 @@ copyxattrs(struct atomic *a, int fromfd, const char *frompath, int what, const c
 
 	/* Sizes can change between the two calls: ask again until they agree. */
 	for (;;) {
-		if ((n = listattrs(fromfd, frompath, NULL, 0)) < 0) {
+		if ((n = listattrs(fromfd, NULL, 0)) < 0) {
 			/* Nothing to copy where the filesystem keeps none. */
 			r = errno == ENOTSUP ? 0 : -1;
 			goto out;
@@ -346,7 +358,7 @@ copyxattrs(struct atomic *a, int fromfd, const char *frompath, int what, const c
 		free(names);
 		if (!(names = malloc((size_t)n + 1)))
 			goto out;
-		if ((n = listattrs(fromfd, frompath, names, (size_t)n)) >= 0)
+		if ((n = listattrs(fromfd, names, (size_t)n)) >= 0)
 			break;
 		if (errno != ERANGE)
 			goto out;
@@ -358,12 +370,12 @@ copyxattrs(struct atomic *a, int fromfd, const char *frompath, int what, const c
 			continue;
 		*step = acl ? "ACL" : name;
 		for (;;) {
-			if ((v = getattr(fromfd, frompath, name, NULL, 0)) < 0)
+			if ((v = getattr(fromfd, name, NULL, 0)) < 0)
 				goto out;
 			free(val);
 			if (!(val = malloc((size_t)v + 1)))
 				goto out;
-			if ((v = getattr(fromfd, frompath, name, val, (size_t)v)) >= 0)
+			if ((v = getattr(fromfd, name, val, (size_t)v)) >= 0)
 				break;
 			if (errno != ERANGE)
 				goto out;
@@ -379,12 +391,49 @@ out:
 }
 
 int
-atomic_copyattrs(struct atomic *a, int fromfd, const char *frompath,
-    const struct stat *from, int what, const char **step)
+atomic_dropacl(struct atomic *a)
+{
+	if (fremovexattr(a->fd, ACL_XATTR) == 0 || errno == ENODATA || errno == ENOTSUP)
+		return 0;
+	return -1;
+}
+
+/*
+ * The group: root sets it; anyone else may give a file a group they are in.
+ * Where the old group cannot be kept, it matters only if it may read or
+ * write: then refusing beats changing who may.
+ */
+static int
+keepgroup(struct atomic *a, const struct stat *from, const char **step)
+{
+	struct stat now;
+
+	*step = "group";
+	if (fstat(a->fd, &now) < 0)
+		return -1;
+	if (now.st_gid == from->st_gid || fchown(a->fd, (uid_t)-1, from->st_gid) == 0)
+		return 0;
+	return from->st_mode & S_IRWXG ? -1 : 0;
+}
+
+int
+atomic_copyattrs(struct atomic *a, int fromfd, const struct stat *from, int what,
+    const char **step)
 {
 	if ((what & ATOMIC_OWNER) && geteuid() == 0) {
 		*step = "chown";
 		if (fchown(a->fd, from->st_uid, from->st_gid) < 0)
+			return -1;
+	} else if ((what & ATOMIC_OWNER) && keepgroup(a, from, step) < 0) {
+		return -1;
+	}
+	/*
+	 * A new file takes the directory's default ACL: the replacement must
+	 * have the old file's ACL, or none, not the directory's.
+	 */
+	if (what & ATOMIC_ACL) {
+		*step = "ACL";
+		if (atomic_dropacl(a) < 0)
 			return -1;
 	}
 	/* The mode before the ACL: setting an ACL sets the group bits from its mask. */
@@ -396,7 +445,7 @@ atomic_copyattrs(struct atomic *a, int fromfd, const char *frompath,
 	if (!(what & (ATOMIC_ACL | ATOMIC_XATTR)))
 		return 0;
 	*step = "extended attributes";
-	return copyxattrs(a, fromfd, frompath, what, step);
+	return copyxattrs(a, fromfd, what, step);
 }
 
 void

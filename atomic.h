@@ -54,10 +54,12 @@ void atomic_unlockdir(struct atomic *, int held);
 
 /*
  * Give the staged file, before any data is in it, the access that the
- * file `from` has: what selects owner and group (only when we are root),
- * mode, POSIX access ACL, and user.* extended attributes. from is read
- * through fromfd, or through frompath (not following a final symlink)
- * when fromfd is -1. 0, or -1 with errno set and *step naming what failed.
+ * file `from` has, read through fromfd (O_PATH will do), never its name:
+ * what selects the owner and group (the owner only when we are root; the
+ * group when we may, or when it grants nothing), the mode, the POSIX access
+ * ACL (whatever the directory's default ACL gave the new file goes), and
+ * user.* extended attributes. 0, or -1 with errno set and *step naming
+ * what failed.
  */
 enum {
 	ATOMIC_OWNER = 1 << 0,
@@ -65,8 +67,11 @@ enum {
 	ATOMIC_ACL   = 1 << 2,
 	ATOMIC_XATTR = 1 << 3
 };
-int atomic_copyattrs(struct atomic *, int fromfd, const char *frompath,
-    const struct stat *from, int what, const char **step);
+int atomic_copyattrs(struct atomic *, int fromfd, const struct stat *from, int what,
+    const char **step);
+
+/* Drop the access ACL the staged file took from its directory's default ACL. */
+int atomic_dropacl(struct atomic *);
 
 /* Remove whatever was staged; the target is untouched. */
 void atomic_abort(struct atomic *);

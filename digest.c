@@ -7,25 +7,38 @@
 /*
  * libb2 exports each of its BLAKE2b implementations under its own suffix
  * beside the dispatched names, which pick SSE2, SSSE3, SSE4.1, AVX or XOP
- * code by CPU feature. That pick is not the fastest everywhere: on one
- * core, a Xeon with AVX-512 ran the dispatched code at 850 MB/s and libb2's
- * portable C (_ref) at 1062 (1 MiB updates), while an AMD EPYC with AVX2
- * ran them at about 800 and 700 to 750, 6 to 13 % slower (1 MiB and 128 KiB
- * updates; bench/b2impl.c measures every implementation on any machine,
- * and the README keeps its table). Neither fixed choice is right,
- * and guessing from CPU flags would be a model of two machines. So the
- * first digest of a process times both candidates, the portable code and
- * the dispatcher's pick, on the same 64 KiB in this thread's CPU time
- * (best of three after a warm-up: about a millisecond, and descheduling
- * does not count), and keeps the faster. Both compute the same function:
- * the choice changes speed, never a digest. Both are exported symbols of
- * the same library version with the same blake2b_state, and the
- * pthread_once also settles libb2's dispatcher before any worker thread
+ * code by CPU feature. That pick is not the fastest everywhere: on some
+ * CPUs libb2's portable C (_ref) is faster, on others slower (bench/b2impl.c
+ * measures every implementation, and doc/bench.md keeps its table).
+ * Neither fixed choice is right, and guessing from CPU flags would be a
+ * model of the machines we happened to see. So the first digest of a
+ * process times both candidates, the portable code and the dispatcher's
+ * pick, on the same 64 KiB in this thread's CPU time (best of three after
+ * a warm-up: about a millisecond, and descheduling does not count), and
+ * keeps the faster. Both compute the same function: the choice changes
+ * speed, never a digest. Both are exported symbols of the same library
+ * version with the same blake2b_state, and the pthread_once also settles
+ * libb2's dispatcher before any worker thread
  * can race to initialise it.
+ *
+ * The portable functions exist only in libb2's "fat" build (--enable-fat,
+ * as Debian builds it on x86); a plain build, and every other architecture,
+ * exports the dispatched names alone. So they are weak references: where
+ * the library lacks them they are NULL, and the dispatched code is the one
+ * candidate. `make B2REF=0` leaves them out, to test that build anywhere.
  */
-int blake2b_init_ref(blake2b_state *, size_t);
-int blake2b_update_ref(blake2b_state *, const uint8_t *, size_t);
-int blake2b_final_ref(blake2b_state *, uint8_t *, size_t);
+#ifndef SAFEPIPE_NO_B2REF
+int blake2b_init_ref(blake2b_state *, size_t) __attribute__((weak));
+int blake2b_update_ref(blake2b_state *, const uint8_t *, size_t) __attribute__((weak));
+int blake2b_final_ref(blake2b_state *, uint8_t *, size_t) __attribute__((weak));
+#define REF_INIT blake2b_init_ref
+#define REF_UPDATE blake2b_update_ref
+#define REF_FINAL blake2b_final_ref
+#else
+#define REF_INIT NULL
+#define REF_UPDATE NULL
+#define REF_FINAL NULL
+#endif
 
 struct impl {
 	int (*init)(blake2b_state *, size_t);
@@ -33,11 +46,13 @@ struct impl {
 	int (*final)(blake2b_state *, uint8_t *, size_t);
 };
 
+/* The dispatcher's pick first: it is always there. */
 static const struct impl impls[] = {
-	{ blake2b_init_ref, blake2b_update_ref, blake2b_final_ref },
 	{ blake2b_init, blake2b_update, blake2b_final },
+	{ REF_INIT, REF_UPDATE, REF_FINAL },
 };
 static const struct impl *impl = &impls[0];
+
 static pthread_once_t picked = PTHREAD_ONCE_INIT;
 
 static long long
@@ -59,6 +74,8 @@ pick(void)
 	blake2b_state s;
 	int round, i;
 
+	if (!impls[1].init || !impls[1].update || !impls[1].final)
+		return;
 	for (round = 0; round < 4; round++) {
 		for (i = 0; i < 2; i++) {
 			t = cpu_ns();

@@ -12,7 +12,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,17 +23,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "atomic.h"
 #include "digest.h"
 #include "gzcheck.h"
+#include "gzpool.h"
 #include "proc.h"
 #include "sidecar.h"
 #include "util.h"
 
-#define DICT (32 * 1024)	/* deflate's window: what a block may refer back to */
-#define VSTRIDE (8 << 20)	/* --verify flushes and rereads in stretches this long */
 #define WHY 512		/* room for the reason nothing was committed */
 
 struct opts {
@@ -51,57 +48,6 @@ struct opts {
 	int tar;
 	const char *status;	/* --status-file */
 	int statusfd;		/* --status-fd, or -1 */
-};
-
-enum { FREE, FILLED, BUSY, DONE };
-
-struct job {
-	int state;
-	uint64_t seq;
-	int last;		/* the empty final block that ends the stream */
-	unsigned char *in, *dict, *out;
-	size_t inlen, dictlen, outlen, outcap;
-	uLong crc;		/* CRC-32 of in */
-};
-
-/*
- * Everything the threads share. lock guards the fields from jobs to level; jobs
- * move FREE -> FILLED (reader) -> BUSY -> DONE (a worker) -> FREE (writer).
- */
-struct pool {
-	unsigned char *tail;	/* the reader's alone: the last DICT bytes of input */
-	pthread_mutex_t lock;
-	pthread_cond_t filled;	/* a job is FILLED, or stop */
-	pthread_cond_t done;	/* a job is DONE, or stop */
-	pthread_cond_t freed;	/* a job is FREE, or stop */
-	struct job *jobs;
-	int njobs;
-	uint64_t nextwrite;	/* seq the writer waits for */
-	int finished;		/* the writer has written the last block */
-	int stop;		/* give up: an error somewhere */
-	int err;		/* errno of the first write error */
-	const char *errwhat;	/* what failed */
-	int level;
-	/* The writer's alone, read by main after join: */
-	int fd;
-	uLong crc;
-	uint64_t in, out;
-	struct digest dg;
-	int digest;
-	int verbose;
-	struct timespec start, lastshow;
-	/*
-	 * --verify follows the writer through the file. vlock guards written
-	 * and wdone; the rest belongs to the verifier, then to main after join.
-	 */
-	int verify, nosync;
-	pthread_mutex_t vlock;
-	pthread_cond_t vmore;	/* written grew, or wdone was set */
-	uint64_t written;	/* bytes of the file that are written */
-	int wdone;		/* the writer has stopped, for good or ill */
-	uint64_t voff, vsynced;
-	int vr;			/* gzcheck's verdict */
-	struct gzcheck vg;
 };
 
 static struct atomic data, side;
@@ -122,451 +68,34 @@ usage(int status)
 	exit(status);
 }
 
-static double
-since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static void
-progress(struct pool *p, const char *what)
-{
-	double s = since(&p->start);
-
-	weprintf("%s: %llu bytes in, %llu out (%.1f%%), %.1f MB/s%s", data.path,
-	    (unsigned long long)p->in, (unsigned long long)p->out,
-	    p->in ? 100.0 * p->out / p->in : 0.0, s > 0 ? p->in / s / 1e6 : 0.0, what);
-}
-
-static void
-fail(struct pool *p, int err, const char *what)
-{
-	pthread_mutex_lock(&p->lock);
-	if (!p->stop) {
-		p->stop = 1;
-		p->err = err;
-		p->errwhat = what;
-	}
-	pthread_cond_broadcast(&p->filled);
-	pthread_cond_broadcast(&p->done);
-	pthread_cond_broadcast(&p->freed);
-	pthread_mutex_unlock(&p->lock);
-}
-
 /*
- * gcc's -fanalyzer reports a leak when a second realloc fails after a first
- * one moved the buffer: a false positive, since j->out still holds the
- * block and is freed with the job. Suppressed for this function and its
- * one caller, worker(), where the same report resurfaces.
+ * The producer's end: 0 and *wst, or -1 if how it ended cannot be known
+ * (waitpid failed: with SIGCHLD ignored the kernel would have reaped it,
+ * and a status we never saw is not a success).
  */
-#if defined(__GNUC__) && __GNUC__ >= 10 && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
-#endif
 static int
-deflateblock(z_stream *z, struct job *j)
+reap(int *wst)
 {
-	int r;
+	sigset_t all, old;
+	siginfo_t si;
+	pid_t r;
 
-	if (deflateReset(z) != Z_OK)
-		return -1;
-	if (j->dictlen && deflateSetDictionary(z, j->dict, j->dictlen) != Z_OK)
-		return -1;
-	z->next_in = j->in;
-	z->avail_in = j->inlen;
-	j->outlen = 0;
 	/*
-	 * A sync flush ends each block on a byte boundary, so that blocks
-	 * compressed apart can simply be laid end to end.
+	 * Wait without reaping first: while the producer is a zombie its pid
+	 * cannot be reused, so a signal handler that forwards to child never
+	 * hits a stranger. Then, with signals held, forget the pid and reap.
 	 */
-	for (;;) {
-		if (j->outlen == j->outcap) {
-			unsigned char *bigger = realloc(j->out, 2 * j->outcap);
-
-			if (!bigger)
-				return -1;	/* j->out is still the job's, freed with it */
-			j->out = bigger;
-			j->outcap *= 2;
-		}
-		z->next_out = j->out + j->outlen;
-		z->avail_out = j->outcap - j->outlen;
-		r = deflate(z, j->last ? Z_FINISH : Z_SYNC_FLUSH);
-		j->outlen = j->outcap - z->avail_out;
-		if (r == Z_STREAM_END || (r == Z_OK && z->avail_out > 0 && !j->last))
-			break;
-		if (r != Z_OK && r != Z_BUF_ERROR)
-			return -1;
-	}
-	j->crc = crc32(crc32(0, NULL, 0), j->in, j->inlen);
-	return 0;
-}
-
-static void *
-worker(void *arg)
-{
-	struct pool *p = arg;
-	struct job *j;
-	z_stream z;
-	int i;
-
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, p->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		fail(p, ENOMEM, "deflate");
-		return NULL;
-	}
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		/* The oldest filled block first, so the writer is never starved. */
-		j = NULL;
-		for (i = 0; i < p->njobs; i++)
-			if (p->jobs[i].state == FILLED && (!j || p->jobs[i].seq < j->seq))
-				j = &p->jobs[i];
-		if (p->stop || p->finished)
-			break;
-		if (!j) {
-			pthread_cond_wait(&p->filled, &p->lock);
-			continue;
-		}
-		j->state = BUSY;
-		pthread_mutex_unlock(&p->lock);
-		if (deflateblock(&z, j) < 0) {
-			fail(p, ENOMEM, "deflate");
-			pthread_mutex_lock(&p->lock);
-			break;
-		}
-		pthread_mutex_lock(&p->lock);
-		j->state = DONE;
-		pthread_cond_broadcast(&p->done);
-	}
-	pthread_mutex_unlock(&p->lock);
-	deflateEnd(&z);
-	return NULL;
-}
-#if defined(__GNUC__) && __GNUC__ >= 10 && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-static int
-put(struct pool *p, const void *buf, size_t n)
-{
-	if (writeall(p->fd, buf, n) < 0)
-		return -1;
-	if (p->digest)
-		digest_update(&p->dg, buf, n);
-	p->out += n;
-	if (p->verify) {
-		/* The verifier decides whether a stretch is long enough. */
-		pthread_mutex_lock(&p->vlock);
-		p->written = p->out;
-		pthread_cond_signal(&p->vmore);
-		pthread_mutex_unlock(&p->vlock);
-	}
-	return 0;
-}
-
-/*
- * gzcheck's input for --verify: the file as the writer extends it. Each
- * stretch is flushed to the device and dropped from the page cache before
- * it is read, so what is checked is what the device holds, not what the
- * cache remembers; and checking runs beside compressing, not after it.
- */
-static ssize_t
-vread(void *arg, void *buf, size_t n)
-{
-	struct pool *p = arg;
-	uint64_t upto;
-	ssize_t r;
-
-	if (p->voff == p->vsynced) {
-		pthread_mutex_lock(&p->vlock);
-		while (!p->wdone && p->written - p->vsynced < VSTRIDE)
-			pthread_cond_wait(&p->vmore, &p->vlock);
-		upto = p->written;
-		pthread_mutex_unlock(&p->vlock);
-		if (upto == p->vsynced)
-			return 0;
-		/* Only a real I/O error matters: elsewhere, read the cache. */
-		if (!p->nosync && sync_file_range(p->fd, (off_t)p->vsynced,
-		    (off_t)(upto - p->vsynced), SYNC_FILE_RANGE_WAIT_BEFORE |
-		    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
-		    errno == EIO)
-			return -1;
-		posix_fadvise(p->fd, (off_t)p->vsynced, (off_t)(upto - p->vsynced),
-		    POSIX_FADV_DONTNEED);
-		p->vsynced = upto;
-	}
-	if (n > p->vsynced - p->voff)
-		n = p->vsynced - p->voff;
-	if ((r = pread(p->fd, buf, n, (off_t)p->voff)) > 0)
-		p->voff += (uint64_t)r;
-	return r;
-}
-
-static void *
-verifier(void *arg)
-{
-	struct pool *p = arg;
-
-	p->vr = gzcheck_read(vread, p, 0, &p->vg);
-	return NULL;
-}
-
-static void *
-writer(void *arg)
-{
-	static const unsigned char header[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
-	struct pool *p = arg;
-	unsigned char hdr[10], trailer[8];
-	struct job *j;
-	int i, last = 0;
-
-	memcpy(hdr, header, sizeof(hdr));
-	hdr[8] = p->level == 9 ? 2 : p->level == 1 ? 4 : 0;	/* XFL, as gzip sets it */
-	if (put(p, hdr, sizeof(hdr)) < 0) {
-		fail(p, errno, "write");
-		return NULL;
-	}
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		j = NULL;
-		for (i = 0; i < p->njobs; i++)
-			if (p->jobs[i].state == DONE && p->jobs[i].seq == p->nextwrite)
-				j = &p->jobs[i];
-		if (p->stop)
-			break;
-		if (!j) {
-			pthread_cond_wait(&p->done, &p->lock);
-			continue;
-		}
-		pthread_mutex_unlock(&p->lock);
-		if (put(p, j->out, j->outlen) < 0) {
-			fail(p, errno, "write");
-			pthread_mutex_lock(&p->lock);
-			break;
-		}
-		p->crc = crc32_combine(p->crc, j->crc, j->inlen);
-		p->in += j->inlen;
-		last = j->last;
-		if (p->verbose && since(&p->lastshow) >= 1.0) {
-			clock_gettime(CLOCK_MONOTONIC, &p->lastshow);
-			progress(p, "");
-		}
-		pthread_mutex_lock(&p->lock);
-		j->state = FREE;
-		p->nextwrite++;
-		pthread_cond_broadcast(&p->freed);
-		if (last) {
-			p->finished = 1;
-			pthread_cond_broadcast(&p->filled);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (!last)
-		return NULL;
-	for (i = 0; i < 4; i++) {
-		trailer[i] = p->crc >> (8 * i);
-		trailer[4 + i] = (p->in & 0xffffffffu) >> (8 * i);
-	}
-	if (put(p, trailer, sizeof(trailer)) < 0)
-		fail(p, errno, "write");
-	return NULL;
-}
-
-/* The next free job, or NULL once the pool is stopping. */
-static struct job *
-getfree(struct pool *p)
-{
-	struct job *j = NULL;
-	int i;
-
-	pthread_mutex_lock(&p->lock);
-	while (!p->stop) {
-		for (i = 0; i < p->njobs && !j; i++)
-			if (p->jobs[i].state == FREE)
-				j = &p->jobs[i];
-		if (j)
-			break;
-		pthread_cond_wait(&p->freed, &p->lock);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return j;
-}
-
-static void
-submit(struct pool *p, struct job *j)
-{
-	pthread_mutex_lock(&p->lock);
-	j->state = FILLED;
-	pthread_cond_broadcast(&p->filled);
-	pthread_mutex_unlock(&p->lock);
-}
-
-/* The threads that are running, and what they share. */
-struct threads {
-	pthread_t *workers, writer, verifier;
-	int nworkers, haswriter, hasverifier;
-};
-
-/*
- * Join whatever threads run, whatever state they are in, and free the
- * blocks: after an error as after the last block.
- */
-static void
-pool_stop(struct pool *p, struct threads *t)
-{
-	int i;
-
-	fail(p, 0, NULL);	/* wake every thread to leave: nothing left */
-	if (t->haswriter)
-		pthread_join(t->writer, NULL);
-	for (i = 0; i < t->nworkers; i++)
-		pthread_join(t->workers[i], NULL);
-	if (t->hasverifier) {
-		pthread_mutex_lock(&p->vlock);
-		p->wdone = 1;
-		pthread_cond_signal(&p->vmore);
-		pthread_mutex_unlock(&p->vlock);
-		pthread_join(t->verifier, NULL);
-	}
-	for (i = 0; i < p->njobs; i++) {
-		free(p->jobs[i].in);
-		free(p->jobs[i].dict);
-		free(p->jobs[i].out);
-	}
-	free(p->jobs);
-	free(t->workers);
-	free(p->tail);
-	memset(t, 0, sizeof(*t));
-}
-
-/*
- * Allocate every block and start every thread before the producer runs:
- * what can fail for want of memory or threads then fails before anything
- * was started or read. 0, or -1 with the reason in why.
- */
-static int
-pool_start(struct pool *p, struct threads *t, int fd, const struct opts *o, char *why)
-{
-	int i, e = 0;
-
-	memset(p, 0, sizeof(*p));
-	memset(t, 0, sizeof(*t));
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->filled, NULL);
-	pthread_cond_init(&p->done, NULL);
-	pthread_cond_init(&p->freed, NULL);
-	pthread_mutex_init(&p->vlock, NULL);
-	pthread_cond_init(&p->vmore, NULL);
-	p->fd = fd;
-	p->level = o->level;
-	p->crc = crc32(0, NULL, 0);
-	p->digest = o->digest;
-	p->verbose = o->verbose;
-	p->verify = o->verify;
-	p->nosync = o->nosync;
-	if (o->digest)
-		digest_init(&p->dg, DIGEST_MAX);
-	clock_gettime(CLOCK_MONOTONIC, &p->start);
-	p->lastshow = p->start;
-	/* Two blocks per thread in flight keep every worker busy, and bound memory. */
-	p->njobs = 2 * o->threads + 2;
-	if (!(p->jobs = calloc(p->njobs, sizeof(*p->jobs))) ||
-	    !(t->workers = calloc(o->threads, sizeof(*t->workers))) ||
-	    !(p->tail = malloc(DICT))) {
-		p->njobs = p->jobs ? p->njobs : 0;
-		e = errno;
-		goto fail;
-	}
-	for (i = 0; i < p->njobs; i++) {
-		p->jobs[i].outcap = compressBound(o->block) + 64;
-		if (!(p->jobs[i].in = malloc(o->block)) || !(p->jobs[i].dict = malloc(DICT)) ||
-		    !(p->jobs[i].out = malloc(p->jobs[i].outcap))) {
-			e = errno;
-			goto fail;
-		}
-	}
-	/* pthread functions return their error; errno is not theirs. */
-	for (i = 0; i < o->threads; i++, t->nworkers++)
-		if ((e = pthread_create(&t->workers[i], NULL, worker, p)) != 0)
-			goto threadfail;
-	if ((e = pthread_create(&t->writer, NULL, writer, p)) != 0)
-		goto threadfail;
-	t->haswriter = 1;
-	if (o->verify) {
-		if ((e = pthread_create(&t->verifier, NULL, verifier, p)) != 0)
-			goto threadfail;
-		t->hasverifier = 1;
-	}
-	return 0;
-threadfail:
-	snprintf(why, WHY, "cannot start a thread: %s", strerror(e));
-	fail(p, e, "thread");
-	pool_stop(p, t);
-	return -1;
-fail:
-	snprintf(why, WHY, "cannot allocate %d blocks of %zu KiB: %s", p->njobs,
-	    o->block / 1024, strerror(e));
-	pool_stop(p, t);
-	return -1;
-}
-
-/*
- * Read in to EOF and hand it to the pool; wait for the last block to be
- * written. 0 when the whole stream is written; -1 with a reason in why.
- */
-static int
-pool_feed(struct pool *p, struct threads *t, int in, const struct opts *o, char *why)
-{
-	size_t taillen = 0;
-	uint64_t seq = 0;
-	ssize_t n;
-	struct job *j;
-	int rerr = 0, r = 0;
-
-	for (;;) {
-		if (!(j = getfree(p)))
-			break;
-		n = readall(in, j->in, o->block);
-		if (n < 0) {
-			rerr = errno;
-			fail(p, rerr, "read");
-			break;
-		}
-		j->seq = seq++;
-		j->inlen = n;
-		j->last = n == 0;
-		memcpy(j->dict, p->tail, taillen);
-		j->dictlen = taillen;
-		/* Keep the last 32 KiB of input for the next block's dictionary. */
-		if ((size_t)n >= DICT) {
-			memcpy(p->tail, j->in + n - DICT, DICT);
-			taillen = DICT;
-		} else if (n > 0) {
-			size_t keep = taillen + n > DICT ? DICT - (size_t)n : taillen;
-
-			memmove(p->tail, p->tail + taillen - keep, keep);
-			memcpy(p->tail + keep, j->in, n);
-			taillen = keep + n;
-		}
-		submit(p, j);
-		if (n == 0)
-			break;
-	}
-	pthread_join(t->writer, NULL);
-	t->haswriter = 0;
-	if (p->err) {
-		if (rerr)
-			snprintf(why, WHY, "input: read error: %s", strerror(rerr));
-		else
-			snprintf(why, WHY, "%s: %s: %s", data.path, p->errwhat, strerror(p->err));
-		r = -1;
-	}
-	pool_stop(p, t);
-	return r;
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	r = child;
+	child = -1;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while ((r = waitpid(r, wst, 0)) < 0 && errno == EINTR)
+		;
+	return r < 0 ? -1 : 0;
 }
 
 /*
@@ -576,7 +105,7 @@ pool_feed(struct pool *p, struct threads *t, int in, const struct opts *o, char 
 static int
 spawn(char **argv, int *execerr)
 {
-	int fds[2], ep[2], e;
+	int fds[2], ep[2], e, e2;
 	ssize_t n;
 
 	*execerr = 0;
@@ -612,30 +141,13 @@ spawn(char **argv, int *execerr)
 	n = readall(ep[0], &e, sizeof(e));
 	close(ep[0]);
 	if (n == sizeof(e)) {
-		waitpid(child, NULL, 0);
-		child = -1;
+		reap(&e2);
 		close(fds[0]);
 		*execerr = 1;
 		errno = e;
 		return -1;
 	}
 	return fds[0];
-}
-
-/*
- * The producer's end: 0 and *wst, or -1 if how it ended cannot be known
- * (waitpid failed: with SIGCHLD ignored the kernel would have reaped it,
- * and a status we never saw is not a success).
- */
-static int
-reap(int *wst)
-{
-	pid_t r;
-
-	while ((r = waitpid(child, wst, 0)) < 0 && errno == EINTR)
-		;
-	child = -1;
-	return r < 0 ? -1 : 0;
 }
 
 /*
@@ -804,7 +316,7 @@ readwithin(int fd, char *buf, size_t size, int secs)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	while (got < size) {
-		left = (int)((secs - since(&t0)) * 1000);
+		left = (int)((secs - elapsed(&t0)) * 1000);
 		if (left <= 0)
 			break;
 		if ((r = poll(&pfd, 1, left)) < 0 && errno != EINTR)
@@ -898,31 +410,45 @@ defaultmode(void)
  * attributes, as `gzip > F` keeps F's inode. Only from a file that is ours
  * or root's: another user's file may have been planted in a directory
  * they can write, to make root's archive theirs. Otherwise, and for a new
- * file, it is ours, 0666 & ~umask. -m sets the mode and leaves the ACL
- * behind: it says exactly who may read.
+ * file, it is ours, 0666 & ~umask. -m sets the mode and leaves any ACL
+ * behind: it says exactly who may read. The old file is judged and read
+ * through one descriptor, so that a name swapped in between gives nothing.
  */
 static int
-stage(struct atomic *a, const char *path, int exists, const struct stat *st, int forced,
-    char *why)
+stage(struct atomic *a, const char *path, int exists, int forced, char *why)
 {
-	int trusted = exists && (st->st_uid == 0 || st->st_uid == geteuid());
 	int what = ATOMIC_OWNER | ATOMIC_XATTR | (forced < 0 ? ATOMIC_MODE | ATOMIC_ACL : 0);
-	const char *step;
+	int old = -1, trusted = 0, r = -1;
+	const char *step = "stat";
+	struct stat st;
 
 	if (atomic_open(a, path, 0600) < 0) {
 		snprintf(why, WHY, "%s: cannot stage a temporary file: %s", path, strerror(errno));
 		return -1;
 	}
-	if (trusted && atomic_copyattrs(a, -1, path, st, what, &step) < 0) {
+	if (exists && (old = openat(a->dirfd, a->name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+	    fstat(old, &st) == 0 && S_ISREG(st.st_mode))
+		trusted = st.st_uid == 0 || st.st_uid == geteuid();
+	if (trusted && atomic_copyattrs(a, old, &st, what, &step) < 0) {
 		snprintf(why, WHY, "%s: cannot carry over its %s: %s", path, step, strerror(errno));
-		return -1;
+		goto out;
 	}
-	if ((!trusted || forced >= 0) && fchmod(a->fd, forced >= 0 ? (mode_t)forced :
-	    defaultmode()) < 0) {
+	/* A new file, or another user's replaced: ours, as any new file is. */
+	if (forced >= 0 && atomic_dropacl(a) < 0) {
+		snprintf(why, WHY, "%s: cannot drop the directory's default ACL: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((!trusted || forced >= 0) &&
+	    fchmod(a->fd, forced >= 0 ? (mode_t)forced : defaultmode()) < 0) {
 		snprintf(why, WHY, "%s: chmod: %s", path, strerror(errno));
-		return -1;
+		goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	if (old >= 0)
+		close(old);
+	return r;
 }
 
 /* The sidecar is readable and writable by exactly those who have the archive. */
@@ -936,7 +462,7 @@ stagesidecar(struct atomic *a, const char *scpath, char *why)
 		snprintf(why, WHY, "%s: cannot stage a temporary file: %s", scpath, strerror(errno));
 		return -1;
 	}
-	if (fstat(data.fd, &st) < 0 || atomic_copyattrs(a, data.fd, NULL, &st,
+	if (fstat(data.fd, &st) < 0 || atomic_copyattrs(a, data.fd, &st,
 	    ATOMIC_OWNER | ATOMIC_MODE | ATOMIC_ACL, &step) < 0) {
 		snprintf(why, WHY, "%s: cannot give it the archive's %s: %s", scpath, step,
 		    strerror(errno));
@@ -945,27 +471,9 @@ stagesidecar(struct atomic *a, const char *scpath, char *why)
 	return 0;
 }
 
-static int
-verify(struct pool *p, char *why)
-{
-	const struct gzcheck *g = &p->vg;
-
-	if (p->vr == GZ_IOERR) {
-		snprintf(why, WHY, "%s: verify: read: %s", data.path, strerror(g->err));
-		return -1;
-	}
-	if (p->vr == GZ_BAD || g->member != 1 || g->out != p->in || g->in != p->out) {
-		snprintf(why, WHY, "%s: verify failed: %s at byte %llu", data.path,
-		    p->vr == GZ_BAD ? g->msg : "size differs from what was written",
-		    (unsigned long long)g->offset);
-		return -1;
-	}
-	return 0;
-}
-
 /* Stage OUTPUT.b2 beside OUTPUT, written and synced: it is published after OUTPUT. */
 static int
-writesidecar(struct pool *p, const char *path, const char *scpath, const struct opts *o,
+writesidecar(struct gzpool *pool, const char *path, const char *scpath, const struct opts *o,
     char *why)
 {
 	unsigned char md[DIGEST_MAX];
@@ -978,7 +486,7 @@ writesidecar(struct pool *p, const char *path, const char *scpath, const struct 
 	/* Checked at start too; again now, since hours may have passed. */
 	if (checkoutput(scpath, &st, why) < 0 || stagesidecar(&side, scpath, why) < 0)
 		return -1;
-	digest_final(&p->dg, md);
+	gzpool_digest(pool, md);
 	line = sidecar_line(md, DIGEST_MAX, base ? base + 1 : path, 0, &n);
 	if (writeall(side.fd, line, n) < 0 ||
 	    (!o->nosync && atomic_sync(&side) < 0)) {
@@ -1081,10 +589,14 @@ prepare(const char *path, const char *scpath, struct stat *st, int *exists,
 static int
 gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 {
+	struct gzpool_opts po = {
+		.level = o->level, .threads = o->threads, .block = o->block,
+		.digest = o->digest, .verify = o->verify, .nosync = o->nosync,
+		.verbose = o->verbose, .label = path
+	};
+	struct gzpool *pool = NULL;
 	struct status status;
-	struct threads threads;
 	struct stat st;
-	struct pool pool;
 	char why[WHY], *scpath = o->digest ? sidecar_path(path) : NULL;
 	int exists, in = STDIN_FILENO, wst = 0, r = EXIT_TOOL, execerr;
 
@@ -1104,18 +616,25 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 		return EXIT_TOOL;
 	}
 	proc_catchfatal(atomic_cleanup, &child);
-	if (stage(&data, path, exists, &st, o->mode, why) < 0 ||
-	    pool_start(&pool, &threads, data.fd, o, why) < 0)
+	/*
+	 * Only our messages could meet a closed pipe, and a log reader gone
+	 * away is no reason to lose a backup, or to die after committing one
+	 * with a status that says nothing was: write errors on stderr are
+	 * ignored instead. The producer gets SIGPIPE back (proc_fork).
+	 */
+	if (!proc_ignored(SIGPIPE))
+		signal(SIGPIPE, SIG_IGN);
+	if (stage(&data, path, exists, o->mode, why) < 0 ||
+	    !(pool = gzpool_start(data.fd, &po, why, WHY)))
 		goto failed;
 	if (cmd && (in = spawn(cmd, &execerr)) < 0) {
 		snprintf(why, WHY, "%s: %s%s", cmd[0], execerr ? "" : "cannot start it: ",
 		    strerror(errno));
 		if (execerr)
 			r = errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
-		pool_stop(&pool, &threads);
 		goto failed;
 	}
-	if (pool_feed(&pool, &threads, in, o, why) < 0) {
+	if (gzpool_feed(pool, in, why, WHY) < 0) {
 		/* Our own failure: the producer need not go on for nothing. */
 		if (cmd && child > 0)
 			kill(child, SIGTERM);
@@ -1144,20 +663,21 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 		snprintf(why, WHY, "%s: fsync: %s", path, strerror(errno));
 		goto failed;
 	}
-	if (o->verify && verify(&pool, why) < 0)
+	if (o->verify && gzpool_verified(pool, why, WHY) < 0)
 		goto failed;
-	if (o->digest && writesidecar(&pool, path, scpath, o, why) < 0)
+	if (o->digest && writesidecar(pool, path, scpath, o, why) < 0)
 		goto failed;
 	if ((r = commit(path, o, why)) < 0) {
 		r = EXIT_TOOL;
 		goto failed;
 	}
 	if (r == 0 && o->verbose)
-		progress(&pool, ", committed");
+		gzpool_progress(pool, ", committed");
 	goto out;
 failed:
 	left(path, "%s", why);
 out:
+	gzpool_free(pool);
 	atomic_abort(&data);	/* after a commit: only releases, nothing is staged */
 	if (o->digest)
 		atomic_abort(&side);
@@ -1175,7 +695,8 @@ testopen(const char *name, int stdinclosed)
 {
 	int fd;
 
-	if (strcmp(name, "-") == 0) {
+	if (strcmp(name, "-") == 0 || strcmp(name, "/dev/stdin") == 0 ||
+	    strcmp(name, "/dev/fd/0") == 0 || strcmp(name, "/proc/self/fd/0") == 0) {
 		if (stdinclosed) {
 			errno = EBADF;
 			return -1;
@@ -1289,11 +810,11 @@ main(int argc, char *argv[])
 	char *end;
 	long m;
 
-	closed = proc_init();
 	setprogname_(argv[0]);
 	checker = testmode(argc, argv);
 	opterr = 0;
 	failstatus = checker ? EXIT_UNSURE : EXIT_TOOL;
+	closed = proc_init();
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case '1': case '2': case '3': case '4': case '5':

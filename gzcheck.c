@@ -333,7 +333,12 @@ check(struct src *s, int tar, struct gzcheck *g)
 		g->err = ENOMEM;
 		return GZ_IOERR;
 	}
-	out = emalloc(OUTSIZE);
+	/* Everything is had before the first read: a reader may count on it. */
+	if (!(out = malloc(OUTSIZE))) {
+		inflateEnd(&z);
+		g->err = ENOMEM;
+		return GZ_IOERR;
+	}
 	for (;;) {
 		r = fill(s);
 		if (r < 0) {
@@ -367,9 +372,14 @@ check(struct src *s, int tar, struct gzcheck *g)
 int
 gzcheck_read(gzcheck_reader *rd, void *ctx, int tar, struct gzcheck *g)
 {
-	struct src *s = ecalloc(1, sizeof(*s));
+	struct src *s = calloc(1, sizeof(*s));
 	int r;
 
+	if (!s) {
+		memset(g, 0, sizeof(*g));
+		g->err = ENOMEM;
+		return GZ_IOERR;
+	}
 	s->rd = rd;
 	s->ctx = ctx;
 	r = check(s, tar, g);
@@ -380,7 +390,7 @@ gzcheck_read(gzcheck_reader *rd, void *ctx, int tar, struct gzcheck *g)
 static ssize_t
 fdread(void *ctx, void *buf, size_t n)
 {
-	return read(*(int *)ctx, buf, n);
+	return readsome(*(int *)ctx, buf, n);
 }
 
 int

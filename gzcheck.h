@@ -28,7 +28,8 @@ int gzcheck_fd(int fd, int tar, struct gzcheck *);
 /*
  * The same over whatever rd returns: like read(2), up to n bytes into buf,
  * 0 at the end, -1 with errno set on error. (gzsafe --verify follows its
- * own writer with it.)
+ * own writer with it.) All memory is had before rd is first called; none
+ * to be had is GZ_IOERR with ENOMEM.
  */
 typedef ssize_t gzcheck_reader(void *ctx, void *buf, size_t n);
 int gzcheck_read(gzcheck_reader *rd, void *ctx, int tar, struct gzcheck *g);

@@ -7,7 +7,6 @@
  * A contender that finds the lock busy names the holder from a small
  * text record that the holder wrote into the lock file.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -56,7 +55,8 @@ struct record {
 struct holders {
 	int n;			/* granted locks */
 	int shared;		/* they are shared (READ) locks */
-	long long pid;		/* the first holder's pid, 0 if not visible */
+	long long pid;		/* a live holder's pid, 0 if none can be seen */
+	long long taker;	/* the pid that took the first lock, as /proc/locks says */
 };
 
 static int verbose;
@@ -66,7 +66,9 @@ static struct timespec t0;
 static volatile sig_atomic_t expired;
 static struct sigaction oldalarm;
 static sigset_t oldmask;
-static int armed;
+static struct itimerval oldtimer;	/* the caller's alarm, if any */
+static struct timespec armedat;
+static int armed, callers;		/* callers: the caller's alarm is our deadline */
 
 static const char usagetext[] =
 	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile command [arg ...]\n"
@@ -82,15 +84,6 @@ usage(int status)
 	if (status == 0 && fshut(stdout, "<stdout>") < 0)
 		exit(EXIT_TOOL);
 	exit(status);
-}
-
-static double
-elapsed(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 /* -v: one timestamped line on stderr. */
@@ -341,8 +334,13 @@ thishost(char *host, size_t hsize, char *boot, size_t bsize)
 }
 
 /*
- * The flock(2) locks on the file st describes. Of several shared holders
- * the one that started first is named: it has held the lock longest at most.
+ * The flock(2) locks on the file st describes. /proc/locks names the
+ * process that took each lock, which may be gone while a descendant holds
+ * it on, and whose pid may since belong to any process at all: a pid is
+ * believed only if that process holds a lock on the file now (where its
+ * /proc may be read), else the holders are looked for. Of several shared
+ * holders the one that started first is named: it has held the lock
+ * longest at most.
  */
 static void
 proc_locks(const struct stat *st, struct holders *h)
@@ -356,54 +354,17 @@ proc_locks(const struct stat *st, struct holders *h)
 	h->n = n;
 	for (i = 0; i < n && i < 64; i++) {
 		h->shared = fh[i].shared;
-		start = fh[i].pid > 0 ? proc_start(fh[i].pid) : -1;
-		if (i == 0 || (start >= 0 && (best < 0 || start < best))) {
-			h->pid = start >= 0 ? fh[i].pid : 0;
+		if (i == 0)
+			h->taker = fh[i].pid;
+		start = fh[i].pid > 0 && flock_heldby(fh[i].pid, st) != 0 ?
+		    proc_start(fh[i].pid) : -1;
+		if (start >= 0 && (best < 0 || start < best)) {
+			h->pid = fh[i].pid;
 			best = start;
 		}
 	}
-}
-
-/*
- * A live process that holds the lock on st through a descriptor it
- * inherited, when the one that took it is gone (flock(1) killed, its
- * command running on): each process's fdinfo lists the locks held through
- * its descriptors. 0 if none can be seen (another user's /proc is closed).
- */
-static long long
-proc_scan(const struct stat *st)
-{
-	char path[64 + sizeof(((struct dirent *)0)->d_name)], buf[4096], *p;
-	struct dirent *pd, *fd;
-	DIR *procs, *fds;
-	long long pid, found = 0;
-
-	if (!(procs = opendir("/proc")))
-		return 0;
-	while (!found && (pd = readdir(procs))) {
-		if ((pid = strtoll(pd->d_name, &p, 10)) <= 0 || *p)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%lld/fdinfo", pid);
-		if (!(fds = opendir(path)))
-			continue;
-		while (!found && (fd = readdir(fds))) {
-			if (fd->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%lld/fdinfo/%s", pid, fd->d_name);
-			if (slurp(path, buf, sizeof(buf)) <= 0)
-				continue;
-			for (p = buf; (p = strstr(p, "lock:")); p++) {
-				char kind[16], id[64];
-
-				if (sscanf(p, "lock: %*s %15s %*s %*s %*s %63s", kind, id) == 2 &&
-				    strcmp(kind, "FLOCK") == 0 && flock_names(id, st))
-					found = pid;
-			}
-		}
-		closedir(fds);
-	}
-	closedir(procs);
-	return found;
+	if (n > 0 && !h->pid)
+		h->pid = flock_scan(st);
 }
 
 /* Is the recorded process still the one that took the lock? */
@@ -447,13 +408,11 @@ fmtsince(char *out, size_t size, long long when)
  * holder of any kind shows how long it has held the lock at most.
  */
 static void
-describe_kernel(const struct holders *h, const struct stat *st, char *out, size_t size)
+describe_kernel(const struct holders *h, const char *norecord, char *out, size_t size)
 {
 	char cmd[CMD_MAX + 8], when[96], others[40];
 	long long pid = h->pid, started;
 
-	if (!pid)
-		pid = proc_scan(st);
 	cmd[0] = '\0';
 	if (pid)
 		proc_cmdline(pid, cmd, sizeof(cmd));
@@ -464,7 +423,7 @@ describe_kernel(const struct holders *h, const struct stat *st, char *out, size_
 		if (h->shared)
 			snprintf(out, size, "held shared by %d process%s", h->n, h->n > 1 ? "es" : "");
 		else
-			snprintf(out, size, "held by another process, no holder record");
+			snprintf(out, size, "held by another process, %s", norecord);
 		return;
 	}
 	started = proc_started(pid);
@@ -475,7 +434,7 @@ describe_kernel(const struct holders *h, const struct stat *st, char *out, size_
 		snprintf(out, size, "held shared by pid %lld (%s)%s%s%s", pid, cmd, others,
 		    started >= 0 ? ", running since " : "", when);
 	else
-		snprintf(out, size, "held by pid %lld (%s), no holder record%s%s", pid, cmd,
+		snprintf(out, size, "held by pid %lld (%s), %s%s%s", pid, cmd, norecord,
 		    started >= 0 ? ", running since " : "", when);
 }
 
@@ -507,11 +466,16 @@ describe(int fd, const struct stat *st, char *out, size_t size)
 	/* A record from an earlier boot of this host describes nobody now. */
 	if (local && r.boot[0] && boot[0] && strcmp(r.boot, boot) != 0)
 		rec = local = 0;
-	/* The kernel names a holder here: a record from elsewhere, or naming another pid, is stale. */
-	if (rec && h.n > 0 && (h.shared || !local || (h.pid > 0 && h.pid != r.pid)))
+	/*
+	 * The kernel names the process that took the lock here: a record from
+	 * elsewhere, or naming another pid, is stale (flock(1) or a shared
+	 * holder took the lock since, and they write none).
+	 */
+	if (rec && h.n > 0 && (h.shared || !local || h.taker != r.pid))
 		rec = 0;
 	if (!rec) {
-		describe_kernel(&h, st, out, size);
+		describe_kernel(&h, fd >= 0 ? "no holder record" :
+		    "its holder record not readable here", out, size);
 		return;
 	}
 	fmtsince(when, sizeof(when), r.since);
@@ -548,6 +512,7 @@ record_write(int fd, const char *path, const struct stat *st, long long pid, con
 {
 	char buf[RECORD_SIZE + 1], boot[40], host[128], line[CMD_MAX + 8], self[64];
 	size_t mlen = sizeof(RECORD_MAGIC) - 1;
+	struct sigaction ign, oldxfsz;
 	struct stat ws;
 	long long start;
 	ssize_t n;
@@ -591,6 +556,14 @@ record_write(int fd, const char *path, const struct stat *st, long long pid, con
 	}
 	memset(buf + len, ' ', RECORD_SIZE - len - 1);
 	buf[RECORD_SIZE - 1] = '\n';
+	/*
+	 * Under a file size limit (ulimit -f) the record may not fit: that is
+	 * worth a warning, not our death by SIGXFSZ before the command runs.
+	 */
+	sigemptyset(&ign.sa_mask);
+	ign.sa_flags = 0;
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGXFSZ, &ign, &oldxfsz);
 	for (len = 0; len < RECORD_SIZE; len += n) {
 		n = pwrite(wfd, buf + len, RECORD_SIZE - len, len);
 		if (n < 0 && errno == EINTR) {
@@ -602,6 +575,7 @@ record_write(int fd, const char *path, const struct stat *st, long long pid, con
 			break;
 		}
 	}
+	sigaction(SIGXFSZ, &oldxfsz, NULL);
 	close(wfd);
 }
 
@@ -618,6 +592,21 @@ onalarm(int sig)
  * alarm that lands between the test of expired and the flock(2) call
  * would otherwise be lost and the wait would never end.
  */
+static double
+tv2s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+static void
+s2tv(double s, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)s;
+	tv->tv_usec = (suseconds_t)((s - (double)tv->tv_sec) * 1e6);
+	if (tv->tv_sec == 0 && tv->tv_usec == 0)
+		tv->tv_usec = 1;
+}
+
 static void
 timer_arm(double secs)
 {
@@ -625,6 +614,16 @@ timer_arm(double secs)
 	struct itimerval it;
 	sigset_t set;
 
+	/*
+	 * An alarm the caller set (alarm(2) before exec) is theirs: if it is
+	 * due before our deadline it ends the wait, and goes off as it would
+	 * have (timer_disarm); if later, it is set again for what is left.
+	 */
+	getitimer(ITIMER_REAL, &oldtimer);
+	clock_gettime(CLOCK_MONOTONIC, &armedat);
+	callers = timerisset(&oldtimer.it_value) && tv2s(&oldtimer.it_value) < secs;
+	if (callers)
+		secs = tv2s(&oldtimer.it_value);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onalarm;
 	sigemptyset(&sa.sa_mask);
@@ -633,10 +632,7 @@ timer_arm(double secs)
 	sigaddset(&set, SIGALRM);
 	sigprocmask(SIG_UNBLOCK, &set, &oldmask);
 	memset(&it, 0, sizeof(it));
-	it.it_value.tv_sec = (time_t)secs;
-	it.it_value.tv_usec = (suseconds_t)((secs - (double)it.it_value.tv_sec) * 1e6);
-	if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
-		it.it_value.tv_usec = 1;
+	s2tv(secs, &it.it_value);
 	it.it_interval.tv_usec = 10000;
 	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
 		eprintf(EXIT_TOOL, "setitimer:");
@@ -648,6 +644,7 @@ static void
 timer_disarm(void)
 {
 	struct itimerval it;
+	double left;
 
 	if (!armed)
 		return;
@@ -656,6 +653,16 @@ timer_disarm(void)
 	sigaction(SIGALRM, &oldalarm, NULL);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	armed = 0;
+	if (!timerisset(&oldtimer.it_value))
+		return;
+	left = tv2s(&oldtimer.it_value) - elapsed(&armedat);
+	if (left <= 0 || (callers && expired)) {
+		raise(SIGALRM);		/* the caller's alarm went off while we waited */
+		return;
+	}
+	it.it_interval = oldtimer.it_interval;
+	s2tv(left, &it.it_value);
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static const char *
@@ -686,17 +693,36 @@ checktype(const char *path, mode_t m)
  * may remove or rename a file of ours. --public lets other users take
  * part (and so delay or refuse us) but still refuses a planted file.
  */
+/* The directory's part of the rules: whoever may change it, and how. */
+static int
+dirshared(const char *path, struct stat *ds, char **dir)
+{
+	*dir = parentdir(path);
+	if (stat(*dir, ds) < 0)
+		eprintf(EXIT_TOOL, "%s: stat:", *dir);
+	return othersmaywrite(ds);
+}
+
+static void
+checkdir(const char *path, int public)
+{
+	struct stat ds;
+	char *dir;
+
+	if (dirshared(path, &ds, &dir) && !(ds.st_mode & S_ISVTX) && !public)
+		eprintf(EXIT_TOOL, "%s: others can write its directory %s and so swap the "
+		    "lock file: use a directory only you can write, or --public", path, dir);
+	free(dir);
+}
+
 static void
 checktrust(const char *path, const struct stat *st, int public)
 {
 	int foreign = st->st_uid != 0 && st->st_uid != geteuid();
 	struct stat ds;
-	char *dir = parentdir(path);
-	int shared;
+	char *dir;
+	int shared = dirshared(path, &ds, &dir);
 
-	if (stat(dir, &ds) < 0)
-		eprintf(EXIT_TOOL, "%s: stat:", dir);
-	shared = othersmaywrite(&ds);
 	if (shared && foreign)
 		eprintf(EXIT_TOOL, "%s: owned by uid %u in %s, a directory others can write: "
 		    "refusing it, its owner could hold it forever or swap it",
@@ -705,19 +731,21 @@ checktrust(const char *path, const struct stat *st, int public)
 		eprintf(EXIT_TOOL, "%s: has %lu names in %s, a directory others can write: "
 		    "refusing it, it may be a link to a file that is not a lock",
 		    path, (unsigned long)st->st_nlink, dir);
-	if (!public) {
-		if (shared && !(ds.st_mode & S_ISVTX))
-			eprintf(EXIT_TOOL, "%s: others can write its directory %s and so swap the "
-			    "lock file: use a directory only you can write, or --public", path, dir);
-		if (foreign)
-			eprintf(EXIT_TOOL, "%s: owned by uid %u, who could hold it forever: "
-			    "use a lock file of your own, or --public", path, (unsigned)st->st_uid);
-		if (st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
-			eprintf(EXIT_TOOL, "%s: other users may open it (mode %04o) and so hold it "
-			    "forever: chmod go= %s, or --public", path,
-			    (unsigned)(st->st_mode & 07777), path);
-	}
 	free(dir);
+	checkdir(path, public);
+	if (public)
+		return;
+	if (foreign)
+		eprintf(EXIT_TOOL, "%s: owned by uid %u, who could hold it forever: "
+		    "use a lock file of your own, or --public", path, (unsigned)st->st_uid);
+	/*
+	 * chmod would not take back a descriptor someone opened already:
+	 * only a new inode is safe, and guardlock makes it private.
+	 */
+	if (st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
+		eprintf(EXIT_TOOL, "%s: other users may open it (mode %04o) and so hold it "
+		    "forever: remove it while no job holds it (guardlock then creates it "
+		    "private), or --public", path, (unsigned)(st->st_mode & 07777));
 }
 
 /*
@@ -741,6 +769,8 @@ lock_open(const char *path, struct stat *st, int public)
 		if (lstat(path, &ls) < 0) {
 			if (errno != ENOENT)
 				eprintf(EXIT_TOOL, "%s: stat:", path);
+			/* Refuse before creating: nothing is left behind. */
+			checkdir(path, public);
 			fd = open(path, O_RDONLY | O_CREAT | O_EXCL | common, mode);
 			if (fd < 0 && errno == EEXIST)
 				continue;	/* someone else created it: look again */
@@ -851,25 +881,21 @@ static int
 held_here(const struct stat *st, int *shared)
 {
 	char path[64], buf[4096], kind[16], mode[16], *p;
-	long max = sysconf(_SC_OPEN_MAX);
+	int fds[256], n, i;
 	struct stat fs;
-	int fd, fl;
 
-	if (max < 0 || max > 4096)
-		max = 4096;
-	for (fd = 0; fd < max; fd++) {
-		if ((fl = fcntl(fd, F_GETFD)) < 0 || (fl & FD_CLOEXEC))
+	n = proc_inherited(fds, 256);
+	for (i = 0; i < n; i++) {
+		if (fstat(fds[i], &fs) < 0 || fs.st_dev != st->st_dev || fs.st_ino != st->st_ino)
 			continue;
-		if (fstat(fd, &fs) < 0 || fs.st_dev != st->st_dev || fs.st_ino != st->st_ino)
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fds[i]);
 		if (slurp(path, buf, sizeof(buf)) <= 0)
 			continue;
 		for (p = buf; (p = strstr(p, "lock:")); p++)
 			if (sscanf(p, "lock: %*s %15s %*s %15s", kind, mode) == 2 &&
 			    strcmp(kind, "FLOCK") == 0) {
 				*shared = strcmp(mode, "READ") == 0;
-				return fd;
+				return fds[i];
 			}
 	}
 	return -1;
@@ -929,7 +955,7 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 				describe(fd, &st, desc, sizeof(desc));
 				weprintf("%s: busy: %s", path, desc);
 			}
-			vlog("%s: gave up after %.3f s", path, elapsed());
+			vlog("%s: gave up after %.3f s", path, elapsed(&t0));
 			return o->busy;
 		}
 		/*
@@ -946,7 +972,7 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 	}
 	timer_disarm();
 	vlog("%s: acquired %s lock after %.3f s", path,
-	    o->op == LOCK_SH ? "a shared" : "an exclusive", elapsed());
+	    o->op == LOCK_SH ? "a shared" : "an exclusive", elapsed(&t0));
 	if (o->op == LOCK_EX)
 		record_write(fd, path, &st, (long long)getpid(), argv[0]);
 	run(fd, file, argv);
@@ -979,9 +1005,10 @@ lock_fd(const char *num, const struct lockopts *o, int unlock)
 		return 0;
 	}
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	if ((len = readlink(self, path, sizeof(path) - 1)) < 0)
+	len = readlink(self, path, sizeof(path) - 1);
+	if (len < 0)
 		eprintf(EXIT_TOOL, "descriptor %d: which file:", fd);
-	path[len] = '\0';
+	path[len > 0 ? len : 0] = '\0';
 	if (checktype(path, st.st_mode) < 0)
 		exit(EXIT_TOOL);
 	checktrust(path, &st, o->public);
@@ -997,7 +1024,7 @@ lock_fd(const char *num, const struct lockopts *o, int unlock)
 	}
 	timer_disarm();
 	vlog("%s: acquired %s lock on descriptor %d after %.3f s", path,
-	    o->op == LOCK_SH ? "a shared" : "an exclusive", fd, elapsed());
+	    o->op == LOCK_SH ? "a shared" : "an exclusive", fd, elapsed(&t0));
 	if (o->op == LOCK_EX) {
 		proc_cmdline(getppid(), pcmd, sizeof(pcmd));
 		if ((sp = strchr(pcmd, ' ')))
@@ -1086,6 +1113,7 @@ main(int argc, char *argv[])
 		{ "shared",		no_argument,	   NULL, 's' },
 		{ "status",		no_argument,	   NULL, OPT_STATUS },
 		{ "timeout",		required_argument, NULL, 'w' },
+		{ "unlock",		no_argument,	   NULL, 'u' },
 		{ "verbose",		no_argument,	   NULL, 'v' },
 		{ "version",		no_argument,	   NULL, OPT_VERSION },
 		{ "wait",		required_argument, NULL, 'w' },

@@ -1,8 +1,11 @@
 /* locks.c: see locks.h. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "locks.h"
 
@@ -44,6 +47,64 @@ flock_holders(const struct stat *st, struct flockholder *h, int max)
 	free(line);
 	fclose(fp);
 	return count;
+}
+
+/* Does one of /proc/PID/fdinfo's lines say that pid holds a flock on st? */
+static int
+fdinfoholds(const char *dir, const struct stat *st, long long pid)
+{
+	char path[64 + sizeof(((struct dirent *)0)->d_name)], buf[4096], kind[16], id[64], *p;
+	struct dirent *d;
+	ssize_t n;
+	DIR *fds;
+	int fd, found = 0;
+
+	if (!(fds = opendir(dir)))
+		return -1;
+	while (!found && (d = readdir(fds))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%lld/fdinfo/%s", pid, d->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (p = buf; !found && (p = strstr(p, "lock:")); p++)
+			found = sscanf(p, "lock: %*s %15s %*s %*s %*s %63s", kind, id) == 2 &&
+			    strcmp(kind, "FLOCK") == 0 && flock_names(id, st);
+	}
+	closedir(fds);
+	return found;
+}
+
+int
+flock_heldby(long long pid, const struct stat *st)
+{
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), "/proc/%lld/fdinfo", pid);
+	return fdinfoholds(dir, st, pid);
+}
+
+long long
+flock_scan(const struct stat *st)
+{
+	struct dirent *d;
+	long long pid, found = 0;
+	char *end;
+	DIR *procs;
+
+	if (!(procs = opendir("/proc")))
+		return 0;
+	while (!found && (d = readdir(procs)))
+		if ((pid = strtoll(d->d_name, &end, 10)) > 0 && !*end &&
+		    flock_heldby(pid, st) == 1)
+			found = pid;
+	closedir(procs);
+	return found;
 }
 
 long long

@@ -20,6 +20,16 @@ int flock_holders(const struct stat *st, struct flockholder *h, int max);
 /* Does "fe:00:10952720" (hex major:minor:inode, as /proc spells a file) name st? */
 int flock_names(const char *id, const struct stat *st);
 
+/*
+ * Does process pid hold a flock(2) lock on st through one of its
+ * descriptors (its /proc/PID/fdinfo says so)? 1 yes, 0 no, -1 cannot tell
+ * (another user's process, no /proc).
+ */
+int flock_heldby(long long pid, const struct stat *st);
+
+/* A live process that holds a flock(2) lock on st, from /proc; 0 if none is seen. */
+long long flock_scan(const struct stat *st);
+
 /* The effective uid of a live process, or -1 if it cannot be seen. */
 long long proc_euid(long long pid);
 

@@ -18,9 +18,19 @@
  *   for us and, since exec(2) keeps SIG_IGN, for any command we run;
  * - the caller's signal mask is kept for a command we run
  *   (proc_fork), while we unblock the fatal signals we catch.
- * Returns a bitmask: bit n set if descriptor n was closed at start.
+ * Returns a bitmask: bit n set if descriptor n was closed at start. Where
+ * /dev/null cannot be opened to fill a hole, exits with failstatus (set it
+ * first): nothing could be said, but nothing is done either.
  */
 int proc_init(void);
+
+/*
+ * The descriptors this process inherited across exec (open, without
+ * FD_CLOEXEC: ours all have it), as /proc/self/fd lists them, whatever their
+ * numbers; up to max of them into fds. Returns how many; where /proc is
+ * missing, those below the open-file limit.
+ */
+int proc_inherited(int *fds, int max);
 
 /* Was sig ignored when the program started? */
 int proc_ignored(int sig);

@@ -141,24 +141,34 @@ parsename(const char *p, size_t n, int escaped, struct sidecar_entry *e)
 		}
 	}
 	*o = '\0';
-	if (e->name[0] == '/')
-		return bad(e, "absolute file name");
+	if (e->name[0] == '/') {
+		e->unsafe = 1;
+		e->why = "absolute file name";
+		return 0;
+	}
 	for (c = e->name;; c = slash + 1) {
 		slash = strchr(c, '/');
-		if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0'))
-			return bad(e, "file name with a '..' component");
+		if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0')) {
+			e->unsafe = 1;
+			e->why = "file name with a '..' component";
+			return 0;
+		}
 		if (!slash)
 			break;
 	}
 	return 0;
 }
 
-/* "BLAKE2b[-BITS] (NAME) = HEX", p just after "BLAKE2b". */
+/*
+ * "BLAKE2b[-BITS] (NAME) = HEX", or OpenSSL's "BLAKE2b[-BITS](NAME)= HEX"
+ * that b2sum reads too; p just after "BLAKE2b".
+ */
 static int
 parsetagged(const char *p, const char *end, int escaped, struct sidecar_entry *e)
 {
-	size_t bits = 512, hexlen;
-	const char *name, *q, *sep = NULL;
+	size_t bits = 512, hexlen, seplen;
+	const char *name, *q, *sep = NULL, *want;
+	int openssl;
 
 	if (*p == '-') {
 		bits = 0;
@@ -167,16 +177,19 @@ parsetagged(const char *p, const char *end, int escaped, struct sidecar_entry *e
 		if (bits < 8 || bits > 512 || bits % 8)
 			return bad(e, "bad BLAKE2b digest length");
 	}
-	if (end - p < 2 || p[0] != ' ' || p[1] != '(')
+	openssl = end - p >= 1 && p[0] == '(';
+	if (!openssl && (end - p < 2 || p[0] != ' ' || p[1] != '('))
 		return bad(e, "not a BLAKE2b line");
-	name = p + 2;
-	for (q = name; end - q >= 4; q++)
-		if (memcmp(q, ") = ", 4) == 0)
+	name = p + (openssl ? 1 : 2);
+	want = openssl ? ")= " : ") = ";
+	seplen = strlen(want);
+	for (q = name; (size_t)(end - q) >= seplen; q++)
+		if (memcmp(q, want, seplen) == 0)
 			sep = q;
 	if (!sep)
 		return bad(e, "truncated line");
-	hexlen = (size_t)(end - (sep + 4));
-	if (parsehex(sep + 4, hexlen, e) < 0)
+	hexlen = (size_t)(end - (sep + seplen));
+	if (parsehex(sep + seplen, hexlen, e) < 0)
 		return -1;
 	if (hexlen != bits / 4)
 		return bad(e, "digest length does not match its tag");
@@ -184,7 +197,11 @@ parsetagged(const char *p, const char *end, int escaped, struct sidecar_entry *e
 	return parsename(name, (size_t)(sep - name), escaped, e);
 }
 
-/* "HEX  NAME", b2sum's binary-mode "HEX *NAME", or the one-space "HEX NAME". */
+/*
+ * "HEX  NAME" or b2sum's binary-mode "HEX *NAME"; or the one-space BSD
+ * "HEX NAME". As b2sum, the first such line of a file decides which form
+ * the file is in (e->onespace), so that " b" and "*c" stay names there.
+ */
 static int
 parseplain(const char *p, const char *end, int escaped, struct sidecar_entry *e)
 {
@@ -197,7 +214,14 @@ parseplain(const char *p, const char *end, int escaped, struct sidecar_entry *e)
 	}
 	if (parsehex(p, (size_t)(q - p), e) < 0)
 		return -1;
-	name = q[1] == ' ' || q[1] == '*' ? q + 2 : q + 1;
+	if (e->onespace < 0)
+		e->onespace = q[1] != ' ' && q[1] != '*';
+	if (e->onespace)
+		name = q + 1;
+	else if (q[1] == ' ' || q[1] == '*')
+		name = q + 2;
+	else
+		return bad(e, "one space after the digest in a file of two");
 	return parsename(name, (size_t)(end - name), escaped, e);
 }
 
@@ -218,6 +242,7 @@ sidecar_parse(const char *line, size_t n, struct sidecar_entry *e)
 
 	e->len = 0;
 	e->tagged = 0;
+	e->unsafe = 0;
 	e->why = NULL;
 	e->name[0] = '\0';
 	if (n > SIDECAR_LINEMAX)
@@ -235,7 +260,8 @@ sidecar_parse(const char *line, size_t n, struct sidecar_entry *e)
 		escaped = 1;
 		p++;
 	}
-	if (end - p >= 8 && memcmp(p, "BLAKE2b", 7) == 0 && (p[7] == ' ' || p[7] == '-'))
+	if (end - p >= 8 && memcmp(p, "BLAKE2b", 7) == 0 &&
+	    (p[7] == ' ' || p[7] == '-' || p[7] == '('))
 		return parsetagged(p + 7, end, escaped, e) < 0 ? -1 : 1;
 	if (othertag(p, end))
 		return bad(e, "not a BLAKE2b line (other algorithm)");

@@ -27,9 +27,13 @@ char *sidecar_path(const char *file);
  * Returns 1 for a digest line, 0 for a blank or '#' comment line, -1 for a
  * malformed one with e->why saying why (a static string).
  * Accepted: both of b2sum's forms, "HEX *NAME", and the one-space BSD
- * "HEX NAME" that b2sum reads too.
+ * "HEX NAME" that b2sum reads too; set e->onespace to -1 before a file's
+ * first line, and keep it for the rest, as the first plain line decides.
  * Refused: other algorithms, bad hex or length, NUL bytes, lines longer than
- * SIDECAR_LINEMAX, bad escapes, empty names, absolute names, ".." components.
+ * SIDECAR_LINEMAX, bad escapes, empty names. An absolute name or one with a
+ * ".." component is a digest line with unsafe set and why saying which: a
+ * digest file vouches only for its own tree, so a list of names must refuse
+ * it, while a sidecar checked against its data file does not use the name.
  */
 #define SIDECAR_LINEMAX 8192
 
@@ -38,6 +42,8 @@ struct sidecar_entry {
 	size_t len;			/* digest bytes, 1..64 */
 	char *name;			/* caller's buffer, unescaped, NUL-terminated */
 	int tagged;			/* "BLAKE2b (NAME) = HEX" form */
+	int unsafe;			/* absolute, or with a ".." component */
+	int onespace;			/* in-out: -1 unknown yet for this file, 0 "HEX  NAME", 1 "HEX NAME" */
 	const char *why;		/* reason when malformed */
 };
 

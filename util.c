@@ -3,12 +3,14 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -30,7 +32,7 @@ vweprintf(const char *fmt, va_list ap)
 	int saved = errno;
 	size_t n = strlen(fmt);
 	char buf[4096];
-	int len;
+	int len, i;
 
 	/* One write(2) per message, so that concurrent writers do not interleave. */
 	len = snprintf(buf, sizeof(buf), "%s: ", argv0);
@@ -41,6 +43,15 @@ vweprintf(const char *fmt, va_list ap)
 		len += snprintf(buf + len, sizeof(buf) - len, " %s", strerror(saved));
 	if (len > (int)sizeof(buf) - 2)
 		len = sizeof(buf) - 2;
+	/*
+	 * A message is one line whatever names it carries: a name with a
+	 * newline or an escape sequence (planted, or from a glob) must not
+	 * forge a second line or drive the terminal. Names that matter are
+	 * escaped before they get here (printname); this is the backstop.
+	 */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
 	buf[len++] = '\n';
 	writeall(STDERR_FILENO, buf, len);
 	errno = saved;
@@ -96,6 +107,16 @@ ecalloc(size_t n, size_t size)
 	return p;
 }
 
+void *
+erealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		eprintf(failstatus, "realloc:");
+	return q;
+}
+
 char *
 estrdup(const char *s)
 {
@@ -144,23 +165,35 @@ strtosecs(const char *s, double *out)
 }
 
 ssize_t
+readsome(int fd, void *buf, size_t size)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t r;
+
+	for (;;) {
+		if ((r = read(fd, buf, size)) >= 0)
+			return r;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			poll(&p, 1, -1);	/* a non-blocking descriptor we inherited */
+		else if (errno != EINTR)
+			return -1;
+	}
+}
+
+ssize_t
 readall(int fd, void *buf, size_t size)
 {
 	size_t got = 0;
 	ssize_t r;
 
 	while (got < size) {
-		r = read(fd, (char *)buf + got, size - got);
+		if ((r = readsome(fd, (char *)buf + got, size - got)) < 0)
+			return -1;
 		if (r == 0)
 			break;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		got += r;
+		got += (size_t)r;
 	}
-	return got;
+	return (ssize_t)got;
 }
 
 int
@@ -230,6 +263,15 @@ othersmaywrite(const struct stat *dir)
 {
 	return (dir->st_uid != 0 && dir->st_uid != geteuid()) ||
 	    (dir->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+double
+elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 int

@@ -44,13 +44,20 @@ _Noreturn void eprintf(int, const char *, ...) __attribute__((format(printf, 2, 
 
 void *emalloc(size_t);
 void *ecalloc(size_t, size_t);
+void *erealloc(void *, size_t);
 char *estrdup(const char *);
 
 /* Strict numbers: the whole string, in range; 0 on success, -1 otherwise. */
 int strtonum_(const char *, long long, long long, long long *);
 int strtosecs(const char *, double *);	/* "1.5" -> 1.5 s, >= 0, finite */
 
-/* read(2)/write(2) that retry on EINTR and short counts. */
+/*
+ * read(2) that retries on EINTR, and waits on a non-blocking descriptor
+ * (one we inherited so: its O_NONBLOCK belongs to whoever shares it) with
+ * poll(2) instead of failing with EAGAIN.
+ */
+ssize_t readsome(int, void *, size_t);
+/* readsome(), and write(2), that also retry on short counts. */
 ssize_t readall(int, void *, size_t);	/* < size only at EOF; -1 on error */
 int writeall(int, const void *, size_t);	/* 0 or -1 */
 
@@ -72,6 +79,10 @@ char *parentdir(const char *path);
  * (The sticky bit limits them to their own entries: the caller decides.)
  */
 int othersmaywrite(const struct stat *dir);
+
+/* Seconds since t0, a CLOCK_MONOTONIC time. */
+struct timespec;
+double elapsed(const struct timespec *t0);
 
 int fshut(FILE *, const char *);	/* flush+close; warns and returns -1 on error */
 int nprocs(void);			/* online CPUs, at least 1 */

@@ -116,9 +116,7 @@ newjob(int dirfd, int by, const char *name, const char *show, size_t len)
 
 	if (pool.njobs == pool.cap) {
 		pool.cap = pool.cap ? 2 * pool.cap : 16;
-		pool.jobs = realloc(pool.jobs, pool.cap * sizeof(*pool.jobs));
-		if (!pool.jobs)
-			eprintf(EXIT_UNSURE, "realloc:");
+		pool.jobs = erealloc(pool.jobs, pool.cap * sizeof(*pool.jobs));
 	}
 	j = &pool.jobs[pool.njobs++];
 	memset(j, 0, sizeof(*j));
@@ -250,9 +248,7 @@ hash(struct job *j, unsigned char *buf)
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	digest_init(&d, j->len);
 	for (;;) {
-		r = read(fd, buf, BUFSZ);
-		if (r < 0 && errno == EINTR)
-			continue;
+		r = readsome(fd, buf, BUFSZ);
 		if (r < 0) {
 			j->res = H_READ;
 			j->err = errno;
@@ -359,7 +355,7 @@ whyfailed(const struct job *j)
 		break;
 	case H_READ:
 		errno = j->err;
-		weprintf("%s: read:", j->show);
+		weprintf("%s:", j->show);
 		break;
 	case H_NOTREG:
 		weprintf("%s: not a regular file", j->show);
@@ -437,16 +433,21 @@ likedata(struct atomic *a, const struct job *j, const char *sc)
 	const char *step = "stat";
 	struct stat st;
 	mode_t um;
+	int fd, r = -1;
 
-	if (fstatat(j->dirfd, j->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	/* Judged and read through one descriptor: the name may be swapped meanwhile. */
+	fd = openat(j->dirfd, j->name, O_PATH | O_CLOEXEC | (j->by == BY_OWNFD ? 0 : O_NOFOLLOW));
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_dev == j->dev && st.st_ino == j->ino &&
 	    (st.st_uid == 0 || st.st_uid == geteuid())) {
-		if (atomic_copyattrs(a, -1, j->name, &st,
-		    ATOMIC_OWNER | ATOMIC_MODE | ATOMIC_ACL, &step) == 0)
-			return 0;
-		weprintf("%s: cannot give it %s's %s:", sc, j->show, step);
-		return -1;
+		if ((r = atomic_copyattrs(a, fd, &st, ATOMIC_OWNER | ATOMIC_MODE | ATOMIC_ACL,
+		    &step)) < 0)
+			weprintf("%s: cannot give it %s's %s:", sc, j->show, step);
+		close(fd);
+		return r;
 	}
+	if (fd >= 0)
+		close(fd);
 	um = umask(0);
 	umask(um);
 	if (fchmod(a->fd, 0666 & ~um) == 0)
@@ -622,7 +623,8 @@ digestpath(const char *operand, int *kind)
 		return estrdup("standard input");
 	}
 	*kind = OP_LIST;
-	if (endswith(operand, ".b2"))
+	/* A pipe of the caller's (<(b2sum ...)) can only be a digest list. */
+	if (endswith(operand, ".b2") || ownfd(operand))
 		return estrdup(operand);
 	sc = sidecar_path(operand);
 	if (lstat(sc, &st) == 0 || errno != ENOENT) {
@@ -642,7 +644,8 @@ namesdir(const char *path, int kind, char **prefix)
 	char *dir;
 	int fd;
 
-	if (!slash || kind == OP_STDIN) {
+	/* Standard input and the caller's pipes: names are the current directory's. */
+	if (!slash || kind == OP_STDIN || ownfd(path)) {
 		*prefix = estrdup("");
 		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
@@ -677,9 +680,7 @@ nextline(struct reader *rd, char *line, size_t *n)
 	*n = 0;
 	for (;;) {
 		if (rd->off == rd->len) {
-			got = read(rd->fd, rd->buf, sizeof(rd->buf));
-			if (got < 0 && errno == EINTR)
-				continue;
+			got = readsome(rd->fd, rd->buf, sizeof(rd->buf));
 			if (got <= 0)
 				return got < 0 ? -1 : any;
 			rd->off = 0;
@@ -775,9 +776,12 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 		free(prefix);
 		return;
 	}
-	fcntl(rd.fd, F_SETFL, fcntl(rd.fd, F_GETFL) & ~O_NONBLOCK);
+	/* Our own descriptor: a planted FIFO did not block the open. Not stdin's: shared. */
+	if (rd.fd != STDIN_FILENO)
+		fcntl(rd.fd, F_SETFL, fcntl(rd.fd, F_GETFL) & ~O_NONBLOCK);
 	line = emalloc(SIDECAR_LINEMAX + 1);
 	e.name = emalloc(SIDECAR_LINEMAX + 2);
+	e.onespace = -1;
 	while ((got = nextline(&rd, line, &n)) > 0) {
 		lineno++;
 		r = sidecar_parse(line, n, &e);
@@ -792,6 +796,8 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 			break;
 		}
 		seen = 1;
+		if (r > 0 && e.unsafe && kind != OP_DATA)
+			r = -1;	/* e.why says why */
 		if (r > 0 && opt.lenset && e.len != opt.len) {
 			r = -1;
 			e.why = "not of the length -l asks for";
@@ -802,14 +808,12 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 				firstbad = lineno;
 				firstwhy = e.why;
 			}
-			if (opt.warn || opt.strict)
+			if (opt.warn)
 				badline(g, lineno, e.why);
 			continue;
 		}
 		if (kind == OP_DATA) {
-			kept = realloc(kept, (nkept + 1) * sizeof(*kept));
-			if (!kept)
-				eprintf(failstatus, "realloc:");
+			kept = erealloc(kept, (nkept + 1) * sizeof(*kept));
 			kept[nkept] = e;
 			kept[nkept++].name = estrdup(e.name);
 			continue;
@@ -843,7 +847,7 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 	g->njobs = pool.njobs - g->first;
 	if (!g->failed && g->njobs == 0) {
 		/* Say why at least once, even without --warn. */
-		if (firstbad && !opt.warn && !opt.strict)
+		if (firstbad && !opt.warn)
 			badline(g, firstbad, firstwhy);
 		if (!opt.status)
 			weprintf("%s: no properly formatted checksum lines found", g->path);
@@ -959,10 +963,6 @@ badcombination(int argc, const char *onlycheck, const char *onlywrite, int jflag
 		weprintf("-c and -p: choose one");
 		return 1;
 	}
-	if (opt.quiet && opt.status) {
-		weprintf("-q and --status: choose one");
-		return 1;
-	}
 	if (onlycheck && opt.mode != CHECK)
 		return misfit(onlycheck, "-c");
 	if (onlywrite && opt.mode == CHECK)
@@ -1004,13 +1004,13 @@ main(int argc, char **argv)
 		{ "zero", no_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *onlycheck = NULL, *onlywrite = NULL, *onlyprint = NULL;
-	long long n;
+	const char *onlycheck = NULL, *onlywrite = NULL, *onlyprint = NULL, *lenarg = NULL;
+	long long n = 0;
 	int c, closed, jflag = 0;
 
-	closed = proc_init();
 	setprogname_(argv[0]);
 	failstatus = EXIT_UNSURE;
+	closed = proc_init();
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "bcfhj:l:pqtwz", longopts, NULL)) != -1) {
 		switch (c) {
@@ -1022,13 +1022,7 @@ main(int argc, char **argv)
 		case 't': opt.form &= ~SIDECAR_BINARY; onlywrite = "-t"; break;
 		case 'z': opt.form |= SIDECAR_ZERO; onlyprint = "-z"; break;
 		case 'l':
-			/* As b2sum 9.4: the last -l counts. */
-			if (strtonum_(optarg, 8, 512, &n) < 0 || n % 8) {
-				weprintf("-l %s: BITS must be a multiple of 8 from 8 to 512", optarg);
-				usage(EXIT_UNSURE);
-			}
-			opt.len = (size_t)n / 8;
-			opt.lenset = 1;
+			lenarg = optarg;	/* as b2sum 9.4: only the last -l counts */
 			break;
 		case 'j':
 			if (strtonum_(optarg, 1, 1024, &n) < 0) {
@@ -1038,10 +1032,20 @@ main(int argc, char **argv)
 			opt.jobs = (int)n;
 			jflag = 1;
 			break;
-		case 'q': opt.quiet = 1; onlycheck = "-q"; break;
-		case OPT_STATUS: opt.status = 1; onlycheck = "--status"; break;
+		/* As b2sum: of -q, --status and -w, the last counts. */
+		case 'q':
+			opt.quiet = 1, opt.status = opt.warn = 0;
+			onlycheck = "-q";
+			break;
+		case OPT_STATUS:
+			opt.status = 1, opt.quiet = opt.warn = 0;
+			onlycheck = "--status";
+			break;
 		case OPT_STRICT: opt.strict = 1; onlycheck = "--strict"; break;
-		case 'w': opt.warn = 1; onlycheck = "--warn"; break;
+		case 'w':
+			opt.warn = 1, opt.quiet = opt.status = 0;
+			onlycheck = "--warn";
+			break;
 		case OPT_IGNOREMISSING: opt.ignoremissing = 1; onlycheck = "--ignore-missing"; break;
 		case 'h': usage(0);
 		case OPT_VERSION:
@@ -1055,6 +1059,15 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 
+	/* -l 0, as b2sum takes it: the default length, and no filter with -c. */
+	if (lenarg && (strtonum_(lenarg, 0, 512, &n) < 0 || n % 8 || (n > 0 && n < 8))) {
+		weprintf("-l %s: BITS must be a multiple of 8 from 8 to 512, or 0", lenarg);
+		usage(EXIT_UNSURE);
+	}
+	if (lenarg && n > 0) {
+		opt.len = (size_t)n / 8;
+		opt.lenset = 1;
+	}
 	if (opt.force && opt.mode == CHECK)
 		onlywrite = "-f";
 	if (onlyprint && opt.mode != PRINT) {

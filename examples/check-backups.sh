@@ -185,11 +185,14 @@ while IFS= read -r t; do
 	rm -f -- "$t" && problem "$(shown "$t"): removed: left by a commit that a crash cut short" warning
 done
 
+# No lock file is no holder: /run is emptied at boot, and the lock file
+# comes back with the first backup.
 held='' mode=''
-if [ -n "$lock" ]; then
+[ -z "$lock" ] || held=0
+if [ -n "$lock" ] && { [ -e "$lock" ] || [ -L "$lock" ]; }; then
 	holder=$(guardlock --status "$lock")
 	case $? in
-	0) held=0 ;;
+	0) ;;
 	1)	# "... since 2026-03-06 00:00:01 (2h13m ago)": the age to seconds
 		held=$(printf '%s\n' "$holder" | sed -n 's/.*(\([0-9dhms]*\) ago)$/\1/p' |
 		    awk '{ t = 0; s = $0
@@ -205,7 +208,7 @@ if [ -n "$lock" ]; then
 			problem "$lock: held for more than ${max}s: $holder"
 			stuck=1
 		fi ;;
-	*) problem "$lock: unverifiable: guardlock --status could not tell"; unsure=1 ;;
+	*) problem "$lock: unverifiable: guardlock --status could not tell"; unsure=1 held='' ;;
 	esac
 fi
 

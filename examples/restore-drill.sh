@@ -141,12 +141,20 @@ esac
 
 # 5. A throwaway server on the copy: no TCP, a socket in the 0700 staging
 # directory, no grant tables (nobody else can reach it), not /etc/mysql's
-# configuration. The descriptor holding the lock is closed for it (3>&-).
+# configuration. The descriptor holding the lock ($GUARDLOCK_FD: 3, or
+# another number when guardlock ran with more descriptors open) is closed
+# for it, or the server would hold the backup's lock for as long as it runs.
 set -- --no-defaults --datadir="$stage/data" --socket="$stage/sock" \
     --pid-file="$stage/mariadbd.pid" --log-error="$stage/mariadbd.err" \
     --skip-networking --skip-grant-tables --innodb-buffer-pool-size=64M
 [ "$(id -u)" -eq 0 ] && set -- "$@" --user=root
-"$MARIADBD" "$@" > /dev/null 2>&1 3>&- &
+lockfd=${GUARDLOCK_FD:-}
+case $lockfd in '' | *[!0-9]*) lockfd= ;; esac
+if [ -n "$lockfd" ]; then
+	eval '"$MARIADBD" "$@" > /dev/null 2>&1 '"$lockfd"'>&- &'
+else
+	"$MARIADBD" "$@" > /dev/null 2>&1 &
+fi
 pid=$!
 i=0
 until mariadb-admin --no-defaults --socket="$stage/sock" ping > /dev/null 2>&1; do

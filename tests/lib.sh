@@ -81,16 +81,32 @@ test_expect_success_here()
 	_report $? "$1"
 }
 
+# Skips are counted by make check (SAFEPIPE_SKIPLOG), never hidden in an ok.
 test_skip()
 {
 	test_count=$((test_count + 1))
 	echo "ok $test_count # skip $1: $2"
+	[ -n "${SAFEPIPE_SKIPLOG:-}" ] && echo "$(basename "$0"): $1: $2" >>"$SAFEPIPE_SKIPLOG"
+	return 0
 }
 
 skip_all()
 {
 	echo "1..0 # SKIP $1"
+	[ -n "${SAFEPIPE_SKIPLOG:-}" ] && echo "$(basename "$0"): all: $1" >>"$SAFEPIPE_SKIPLOG"
 	exit 0
+}
+
+# Can this run mount a tmpfs (to make a disk full)? Probed once, cleaned up.
+have_tmpfs()
+{
+	mkdir "$SCRATCH/.probe" 2>/dev/null || return 1
+	if mount -t tmpfs -o size=64k tmpfs "$SCRATCH/.probe" 2>/dev/null; then
+		umount "$SCRATCH/.probe" && rmdir "$SCRATCH/.probe"
+		return 0
+	fi
+	rmdir "$SCRATCH/.probe"
+	return 1
 }
 
 test_expect_code()
@@ -159,11 +175,11 @@ _nobody_bin=
 nobody_ok()
 {
 	[ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && need setpriv || return 1
-	chmod 755 "$SCRATCH" &&
-	setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$SCRATCH" || {
+	if ! chmod 755 "$SCRATCH" ||
+	    ! setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$SCRATCH"; then
 		echo "# $SCRATCH: nobody cannot reach it (set TMPDIR to a public place)"
 		return 1
-	}
+	fi
 	[ -n "$_nobody_bin" ] && return 0
 	_nobody_bin=$(mktemp -d "${TMPDIR:-/tmp}/safepipe-nobody.XXXXXX") &&
 	at_exit "rm -rf '$_nobody_bin'" &&

@@ -33,6 +33,10 @@
  *
  * Both are the deliberately broken protocols that the power-cut test
  * (t2130, tests/crashfs) must catch.
+ *
+ * SHIM_EIO_WRITE=1: write(2) to a regular file other than standard output
+ * and standard error fails with EIO, as a dying disk would: the exit-status
+ * test provokes the programs' I/O failures with it.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -47,6 +51,7 @@
 #include <unistd.h>
 
 ssize_t read(int, void *, size_t);
+ssize_t write(int, const void *, size_t);
 ssize_t pread(int, void *, size_t, off_t);
 int blake2b_update(void *, const void *, size_t);
 int blake2b_update_ref(void *, const void *, size_t);
@@ -117,6 +122,21 @@ read(int fd, void *buf, size_t n)
 	if (r > 0 && claim(fd))
 		hold();
 	return r;
+}
+
+ssize_t
+write(int fd, const void *buf, size_t n)
+{
+	static ssize_t (*real)(int, const void *, size_t);
+	struct stat st;
+
+	if (!real)
+		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	if (fd > 2 && getenv("SHIM_EIO_WRITE") && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		errno = EIO;
+		return -1;
+	}
+	return real(fd, buf, n);
 }
 
 ssize_t

@@ -25,14 +25,16 @@ for p in guardlock gzsafe sumcheck; do
 		test ! -s out &&
 		grep -q '^usage: $p ' err
 	"
+	if ! need mandoc >/dev/null; then
+		test_skip "man/$p.1 lint and SYNOPSIS" "no mandoc"
+		continue
+	fi
 	test_expect_success "man/$p.1 is mandoc -Tlint clean" "
-		need mandoc || exit 0
 		mandoc -Tlint -Wwarning \"$TOP/man/$p.1\"
 	"
 	# Every option letter in usage() appears in the man page SYNOPSIS and the
 	# other way round, so that the two cannot drift apart silently.
 	test_expect_success "usage() and the man page SYNOPSIS name the same options" "
-		need mandoc || exit 0
 		$p --help | grep -oE '(^|[[ |])--?[A-Za-z0-9][-A-Za-z0-9]*' |
 			sed 's/^[[ |]//' | sort -u >from-usage &&
 		mandoc -Tascii \"$TOP/man/$p.1\" | sed \"s/.$(printf '\b')//g\" |

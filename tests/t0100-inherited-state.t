@@ -10,12 +10,15 @@ echo "last night" | gzip >keep.gz
 
 # sigcall 'PERL' CMD...: run CMD after PERL has set up the signal state;
 # exec(2) keeps ignored signals and the mask, as a job runner's fork does.
-sigcall()
-{
-	_code=$1
-	shift
-	perl -MPOSIX -e "$_code; exec { \$ARGV[0] } @ARGV or exit 127" "$@"
-}
+# A script, not a function: in the background, $! is then CMD's own pid.
+cat >sigcall <<'EOF'
+#!/bin/sh
+code=$1
+shift
+exec perl -MPOSIX -e "$code; exec { \$ARGV[0] } @ARGV or exit 127" "$@"
+EOF
+chmod +x sigcall
+PATH=$SCRATCH:$PATH
 
 unchanged()
 {
@@ -68,7 +71,7 @@ test_expect_success 'stdin closed: pipe mode refuses, never commits an empty arc
 	test_grep "^gzsafe: standard input: closed: nothing to compress; out.gz left unchanged$" err &&
 	unchanged out.gz && test ! -e out.gz.b2 &&
 	test_expect_code 2 sumcheck -p <&- >out 2>err && test ! -s out &&
-	test_grep "^sumcheck: standard input: read: Bad file descriptor$" err &&
+	test_grep "^sumcheck: standard input: Bad file descriptor$" err &&
 	test_expect_code 2 gzsafe -t - <&- >out 2>err && test ! -s out &&
 	test_expect_code 2 sumcheck -c - <&- 2>err
 '
@@ -129,6 +132,7 @@ test_expect_success 'SIGTERM blocked by the caller: gzsafe still dies of it clea
 	{ sigcall "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGTERM))" \
 	    gzsafe --digest out.gz ./slow2 2>err & pid=$!; } &&
 	wait_for started 20 &&
+	test "$(cat /proc/$pid/comm)" = gzsafe &&
 	kill -TERM $pid &&
 	{ wait $pid; st=$?; } && test $st -eq 143 &&
 	unchanged out.gz && test ! -e out.gz.b2 &&
@@ -158,5 +162,70 @@ test_expect_success 'too few descriptors: refused with a reason, nothing committ
 	test_grep "left unchanged$" err && unchanged out.gz && test ! -e out.gz.b2 &&
 	ls -A | grep "^\.out" >leftover; test ! -s leftover
 '
+
+test_expect_success 'memory for --verify too is had before the producer starts' '
+	for v in 60000 80000 100000 120000; do
+		cp keep.gz out.gz &&
+		(ulimit -v $v; exec gzsafe -p 8 -b 1024 --verify --digest out.gz \
+		    sh -c "echo STARTED >&2; seq 300000") 2>err
+		if grep -q STARTED err; then
+			test_grep "^STARTED$" err && test "$(wc -l <err)" -eq 1 || exit 1
+		else
+			cmp keep.gz out.gz || exit 1
+		fi
+	done
+'
+
+test_expect_success 'stderr a pipe whose reader left: -v never kills gzsafe, nor makes a commit look failed' '
+	rm -f out.gz && mkfifo ep &&
+	{ gzsafe -v out.gz sh -c "read _ <go9; cat data" 2>ep & pid=$!; } &&
+	exec 8<ep && exec 8<&- &&
+	mkfifo go9 && echo >go9 &&
+	wait $pid && gzip -dc out.gz | cmp - data
+'
+
+test_expect_success 'a file size limit: guardlock warns that its record did not fit, and runs the command' '
+	rm -f fs.lock &&
+	{ (ulimit -f 0; exec guardlock fs.lock echo ran) 2>&1; } | cat >out &&
+	printf "guardlock: fs.lock: holder record: write: File too large\nran\n" >want &&
+	test_cmp want out
+'
+
+test_expect_success 'an inherited non-blocking stdin is waited on, not an error' '
+	python3 -c "import os,fcntl,subprocess,sys
+r, w = os.pipe()
+fcntl.fcntl(r, fcntl.F_SETFL, os.O_NONBLOCK)
+p = subprocess.Popen([\"gzsafe\", \"out.gz\"], stdin=r)
+os.close(r)
+os.write(w, open(\"data\", \"rb\").read())
+os.close(w)
+sys.exit(p.wait())" &&
+	gzip -dc out.gz | cmp - data &&
+	gzip -c data | python3 -c "import os,fcntl,subprocess,sys
+fcntl.fcntl(0, fcntl.F_SETFL, os.O_NONBLOCK)
+sys.exit(subprocess.call([\"gzsafe\", \"-t\", \"-q\", \"-\"]))"
+'
+
+test_expect_success 'a name with a newline cannot forge a second line of a message' '
+	test_expect_code 125 gzsafe "$(printf "nodir/x\ngzsafe: forged: OK")" true 2>err &&
+	test "$(wc -l <err)" -eq 1 && ! grep -q "^gzsafe: forged" err
+'
+
+test_expect_success 'the caller'"'"'s alarm: guardlock -w does not swallow it' '
+	: >al.lock && chmod 600 al.lock &&
+	test_expect_code 142 perl -e "alarm 1; exec @ARGV" guardlock -w 30 al.lock sleep 5 &&
+	perl -e "alarm 30; exec @ARGV" guardlock -w 5 al.lock true
+'
+
+if need unshare && unshare -m true 2>/dev/null; then
+	test_expect_success 'no /dev/null to fill a closed descriptor: nothing runs' '
+		rm -f ran &&
+		test_expect_code 125 unshare -m sh -c "mount -t tmpfs none /dev &&
+		    exec guardlock $SCRATCH/nd.lock touch $SCRATCH/ran <&- >&- 2>&-" &&
+		test ! -e ran
+	'
+else
+	test_skip 'no /dev/null' 'unshare -m cannot run here'
+fi
 
 test_done

@@ -337,4 +337,22 @@ test_expect_success 'the lock file removed while a contender waits: it creates a
 	test_grep "^cmd sh$" r2.lock
 '
 
+test_expect_success 'a held descriptor above the open-file limit, or at 5000, still counts' '
+	: >hi.lock && chmod 600 hi.lock &&
+	timeout 20 sh -c "exec 7<hi.lock; flock -n 7 && ulimit -n 5 && exec guardlock hi.lock true" &&
+	timeout 20 bash -c "ulimit -n 8192; exec 5000<hi.lock; flock -n 5000 && exec guardlock -n hi.lock true"
+'
+
+test_expect_success 'flock(1) killed, its command holding on: that command is named, not an old record' '
+	: >old.lock && chmod 600 old.lock && guardlock old.lock true &&
+	test_grep "^cmd true$" old.lock && rm -f k.held && mkfifo k.go || exit 1
+	flock old.lock sh -c "touch k.held; read _ <k.go" &
+	f=$! && echo $f >k.pid &&
+	wait_for k.held 20 &&
+	kill -9 $f && wait $f 2>/dev/null
+	test_expect_code 1 guardlock --status old.lock >out &&
+	test_grep "^held by pid [0-9]+ \(sh -c .touch k.held; read _ <k.go.\), no holder record, running since " out &&
+	echo >k.go
+'
+
 test_done

@@ -59,8 +59,8 @@ test_expect_success '100 MB of mixed text and binary, -p 2, checked by gzip, pig
 	echo ok >big.done
 '
 
+if need pigz >/dev/null; then
 test_expect_success 'compressed size within 0.5% of pigz -6 -b 128 on the same input' '
-	need pigz || exit 0
 	test -f big.done &&
 	pigz -6 -b 128 -p 2 -c big >big.pigz.gz &&
 	ours=$(wc -c <big.gz) && theirs=$(wc -c <big.pigz.gz) &&
@@ -68,6 +68,9 @@ test_expect_success 'compressed size within 0.5% of pigz -6 -b 128 on the same i
 	test $((ours * 1000)) -le $((theirs * 1005)) &&
 	test $((ours * 1000)) -ge $((theirs * 995))
 '
+else
+	test_skip 'compressed size against pigz' 'no pigz'
+fi
 
 test_expect_success 'gzsafe -t passes its own output, and --digest matches b2sum and hashlib' '
 	gen_data 500000 9 >d &&

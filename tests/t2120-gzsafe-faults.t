@@ -50,11 +50,9 @@ test_expect_success 'SIGTERM in wrap mode: gzsafe dies of it, the producer gets 
 	test "$(ls -A d | tr "\n" " ")" = "out.gz out.gz.b2 "
 '
 
+if have_tmpfs; then
 test_expect_success 'ENOSPC on a 1 MiB tmpfs: 125, one line, OUTPUT intact, nothing left' '
-	mkdir mnt &&
-	if ! mount -t tmpfs -o size=1m tmpfs mnt 2>/dev/null; then
-		echo "# cannot mount a tmpfs here: skipped"; exit 0
-	fi
+	mkdir mnt && mount -t tmpfs -o size=1m tmpfs mnt &&
 	trap "umount \"$SCRATCH/mnt\"" EXIT
 	cp good.gz mnt/out.gz && cp good.b2 mnt/out.gz.b2 &&
 	head -c 3000000 /dev/urandom >noise &&
@@ -64,6 +62,9 @@ test_expect_success 'ENOSPC on a 1 MiB tmpfs: 125, one line, OUTPUT intact, noth
 	cmp mnt/out.gz good.gz && cmp mnt/out.gz.b2 good.b2 &&
 	test "$(ls -A mnt | tr "\n" " ")" = "out.gz out.gz.b2 "
 '
+else
+	test_skip 'ENOSPC on a tmpfs' 'cannot mount a tmpfs here (not root?)'
+fi
 
 test_expect_success 'eight concurrent writers to one OUTPUT: the result is exactly one input' '
 	mkdir race &&

@@ -83,4 +83,40 @@ test_expect_success 'an empty OUTPUT name is a usage error, named' '
 	test_grep "^gzsafe: OUTPUT is an empty name$" err
 '
 
+if need setfacl getfacl && mkdir dacl && setfacl -d -m u:nobody:rw dacl 2>/dev/null; then
+	test_expect_success 'a directory'"'"'s default ACL never widens a replaced archive, nor -m'"'"'s' '
+		seq 5 | gzip >dacl/db.gz && setfacl -b dacl/db.gz && chmod 640 dacl/db.gz &&
+		gzsafe --digest dacl/db.gz cat data &&
+		! getfacl -c dacl/db.gz | grep -q "^user:nobody" &&
+		! getfacl -c dacl/db.gz.b2 | grep -q "^user:nobody" &&
+		test "$(stat -c %a dacl/db.gz)" = 640 &&
+		gzsafe -m 640 dacl/m.gz cat data &&
+		! getfacl -c dacl/m.gz | grep -q "^user:nobody"
+	'
+	test_expect_success 'a new file takes the directory'"'"'s default ACL, as any new file' '
+		gzsafe dacl/new.gz cat data &&
+		getfacl -c dacl/new.gz | grep -q "^user:nobody"
+	'
+else
+	test_skip 'default ACLs' 'no setfacl, or no ACLs on this filesystem'
+fi
+
+if nobody_ok && getent group users >/dev/null; then
+	test_expect_success 'not root: the old group kept where the caller is in it' '
+		mkdir grp && chmod 777 grp &&
+		setpriv --reuid=nobody --regid=nogroup --groups=users sh -c "cd grp && seq 3 | gzip >db.gz && chgrp users db.gz && chmod 640 db.gz && $_nobody_bin/gzsafe --digest db.gz seq 5" &&
+		test "$(stat -c %U:%G:%a grp/db.gz)" = nobody:users:640 &&
+		test "$(stat -c %G grp/db.gz.b2)" = users
+	'
+	test_expect_success 'not root: a group it cannot keep, that may read, is refused, not changed' '
+		chgrp users grp/db.gz && cp grp/db.gz keep.gz &&
+		test_expect_code 125 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		    sh -c "cd grp && $_nobody_bin/gzsafe db.gz seq 9" 2>err &&
+		test_grep "cannot carry over its group" err &&
+		cmp keep.gz grp/db.gz && test "$(stat -c %G grp/db.gz)" = users
+	'
+else
+	test_skip 'groups as another user' 'needs root, user nobody, setpriv and group users'
+fi
+
 test_done

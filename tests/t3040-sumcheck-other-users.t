@@ -10,6 +10,7 @@ nobody_ok || skip_all 'needs root, user nobody and setpriv'
 # Root's secret, and the attacker's directory.
 mkdir secret && chmod 700 secret && echo "root only" >secret/pin && chmod 600 secret/pin
 pinhash=$(b2sum secret/pin | cut -c1-128)
+export pinhash
 mkdir att && chown nobody:nogroup att && chmod 755 att
 
 test_expect_success 'a directory link in a listed name is not followed: no verdict, no existence oracle' '
@@ -90,6 +91,15 @@ test_expect_success 'escape sequences in names never reach the terminal raw' '
 	! grep -q "$(printf "\033")" out err &&
 	test_grep "^\\\\att/\\\\x1b\\]0;owned\\\\x07x: OK$" out &&
 	test_grep "nope\\\\x1b\\]0;owned\\\\x07x: No such file" err
+'
+
+test_expect_success 'a sidecar that is a link to a device, or a device: refused at once, no spin' '
+	echo x >dv && ln -s /dev/zero dv.b2 &&
+	test_expect_code 2 timeout 20 sumcheck -c dv 2>err &&
+	test_grep "dv\.b2: is a symbolic link: not followed" err &&
+	rm dv.b2 && mknod dv.b2 c 1 5 &&
+	test_expect_code 2 timeout 20 sumcheck -c dv 2>err &&
+	test_grep "dv\.b2: not a regular file" err
 '
 
 test_done

@@ -14,11 +14,13 @@ seq 1 1000 | gzsafe --digest backups/a.gz &&
 seq 1 2000 | gzsafe --digest backups/b.gz || exit 1
 cp backups/a.gz good.gz
 
-test_expect_success 'every archive verifies: silent, 0; a lock file never created: 2' '
+test_expect_success 'every archive verifies: silent, 0; a lock file not there (after a reboot): no holder, 0' '
 	sh "$CHECK" backups >out 2>err &&
 	test ! -s out && test ! -s err &&
-	test_expect_code 2 sh "$CHECK" backups lk >out &&
-	test_grep "^lk: unverifiable: guardlock --status could not tell" out
+	sh "$CHECK" backups lk >out 2>err &&
+	test ! -s out && test ! -s err &&
+	mkfifo lkf && test_expect_code 2 sh "$CHECK" backups lkf >out &&
+	test_grep "^lkf: unverifiable: guardlock --status could not tell" out && rm lkf
 '
 
 # The holder sits in cat until the test opens and closes the FIFO.
@@ -236,6 +238,14 @@ test_expect_success 'the lock in the metrics: its age by mode, exclusive or shar
 		*) test "$x" -ge 1 && test "$s" -eq 0 ;;
 		esac || { echo "$kind: exclusive $x shared $s"; exit 1; }
 	done
+'
+
+test_expect_success 'a lock file not there (after a reboot): free in the metrics' '
+	sh "$CHECK" -m m backups nolock >out && test ! -s out &&
+	f=m/safepipe-check-backups.prom &&
+	l="{dir=\"backups\",lock=\"nolock\",mode=" &&
+	test "$(value $f "safepipe_check_lock_held_seconds$l\"exclusive\"}")" = 0 &&
+	test "$(value $f "safepipe_check_lock_held_seconds$l\"shared\"}")" = 0
 '
 
 test_expect_success 'label values escaped: backslash, double quote, newline' '

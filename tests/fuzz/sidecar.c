@@ -40,9 +40,10 @@ roundtrip(const uint8_t *data, size_t size)
 	name[n] = '\0';
 	line = sidecar_line(md, len, name, form, &n);
 	e.name = malloc(n + 1);
+	e.onespace = -1;
 	if (sidecar_parse(line, n - 1, &e) != 1 || e.len != len ||
 	    memcmp(e.digest, md, len) != 0 || strcmp(e.name, name) != 0 ||
-	    e.tagged != tagged)
+	    e.tagged != tagged || e.unsafe)
 		abort();
 	free(e.name);
 	free(line);
@@ -56,8 +57,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	e.name = malloc(size + 1);
+	e.onespace = -1;
 	r = sidecar_parse((const char *)data, size, &e);
-	if (r == 1 && (e.len < 1 || e.len > DIGEST_MAX || e.name[0] == '\0' || e.name[0] == '/'))
+	if (r == 1 && (e.len < 1 || e.len > DIGEST_MAX || e.name[0] == '\0' ||
+	    (e.name[0] == '/' && !e.unsafe) || (e.unsafe && !e.why)))
 		abort();
 	if (r == -1 && !e.why)
 		abort();

@@ -1,0 +1,575 @@
+/* gzpool.c: see gzpool.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "digest.h"
+#include "gzcheck.h"
+#include "gzpool.h"
+#include "util.h"
+
+#define DICT (32 * 1024)	/* deflate's window: what a block may refer back to */
+#define VSTRIDE (8 << 20)	/* --verify flushes and rereads in stretches this long */
+
+/* The fixed gzip header (RFC 1952): no name, no time, OS unknown. */
+enum { ID1 = 0x1f, ID2 = 0x8b, CM_DEFLATE = 8, OS_UNIX = 3 };
+enum { XFL_BEST = 2, XFL_FAST = 4 };	/* XFL, as gzip sets it for -9 and -1 */
+#define HEADER_SIZE 10
+#define TRAILER_SIZE 8
+
+enum { FREE, FILLED, BUSY, DONE };
+
+struct block {
+	int state;		/* FREE -> FILLED (reader) -> BUSY -> DONE (a worker) -> FREE (writer) */
+	uint64_t seq;
+	int last;		/* the empty final block that ends the stream */
+	unsigned char *in, *dict, *out;
+	size_t inlen, dictlen, outlen, outcap;
+	uLong crc;		/* CRC-32 of in */
+};
+
+/*
+ * Who owns what:
+ * - lock guards the blocks' states and the fields under "shared";
+ * - the reader (gzpool_feed's caller) alone has tail;
+ * - the writer alone has the fields under "writer", which the caller
+ *   reads once the writer has been joined;
+ * - vlock guards written and wdone, which the writer sets and the
+ *   verifier waits on; the verifier alone has the rest under "verify",
+ *   which the caller reads once it has been joined.
+ */
+struct gzpool {
+	struct gzpool_opts o;
+	int fd;
+
+	/* shared, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t filled;	/* a block is FILLED, or stop */
+	pthread_cond_t done;	/* a block is DONE, or stop */
+	pthread_cond_t freed;	/* a block is FREE, or stop */
+	struct block *blocks;
+	unsigned char *arena;	/* every block's buffers */
+	int nblocks;
+	uint64_t nextwrite;	/* seq the writer waits for */
+	int finished;		/* the writer has written the last block */
+	int stop;		/* give up: an error somewhere, or the end */
+	int err;		/* errno of the first failure */
+	const char *errwhat;	/* what failed */
+
+	/* the reader's */
+	unsigned char *tail;	/* the last DICT bytes of input */
+	size_t taillen;
+
+	/* the writer's */
+	uLong crc;
+	uint64_t in, out;
+	struct digest dg;
+	struct timespec start, lastshow;
+
+	/* verify */
+	pthread_mutex_t vlock;
+	pthread_cond_t vmore;	/* written grew, or wdone was set */
+	uint64_t written;	/* bytes of the file that are written */
+	int wdone;		/* the writer has stopped, for good or ill */
+	uint64_t voff, vsynced;
+	int vr;			/* gzcheck's verdict */
+	struct gzcheck vg;
+
+	/* the threads, the caller's; each worker's deflate state is had before it starts */
+	pthread_t *workers, writer, verifier;
+	z_stream *zs;
+	struct workerarg *wargs;
+	int nworkers, nzs, haswriter, hasverifier;
+	int vready;		/* under vlock: the verifier has all it needs (1), or failed (-1) */
+	pthread_cond_t vreadycv;
+};
+
+struct workerarg {
+	struct gzpool *p;
+	z_stream *z;
+};
+
+void
+gzpool_progress(struct gzpool *p, const char *what)
+{
+	double s = elapsed(&p->start);
+
+	weprintf("%s: %llu bytes in, %llu out (%.1f%%), %.1f MB/s%s", p->o.label,
+	    (unsigned long long)p->in, (unsigned long long)p->out,
+	    p->in ? 100.0 * p->out / p->in : 0.0, s > 0 ? p->in / s / 1e6 : 0.0, what);
+}
+
+/* Stop every thread at its next look: with err set, as a failure. */
+static void
+stop(struct gzpool *p, int err, const char *what)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->stop) {
+		p->stop = 1;
+		p->err = err;
+		p->errwhat = what;
+	}
+	pthread_cond_broadcast(&p->filled);
+	pthread_cond_broadcast(&p->done);
+	pthread_cond_broadcast(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Deflate one block into b->out. A sync flush ends each block on a byte
+ * boundary, so that blocks compressed apart can simply be laid end to end.
+ * b->out holds compressBound(block) and more, which a block, its sync
+ * flush and the final block's end never exceed.
+ */
+static int
+deflateblock(z_stream *z, struct block *b)
+{
+	int r;
+
+	if (deflateReset(z) != Z_OK)
+		return -1;
+	if (b->dictlen && deflateSetDictionary(z, b->dict, b->dictlen) != Z_OK)
+		return -1;
+	z->next_in = b->in;
+	z->avail_in = b->inlen;
+	z->next_out = b->out;
+	z->avail_out = b->outcap;
+	r = deflate(z, b->last ? Z_FINISH : Z_SYNC_FLUSH);
+	b->outlen = b->outcap - z->avail_out;
+	if (b->last ? r != Z_STREAM_END : r != Z_OK || z->avail_in || !z->avail_out)
+		return -1;
+	b->crc = crc32(crc32(0, NULL, 0), b->in, b->inlen);
+	return 0;
+}
+
+static void *
+worker(void *arg)
+{
+	struct workerarg *w = arg;
+	struct gzpool *p = w->p;
+	struct block *b;
+	int i;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		/* The oldest filled block first, so the writer is never starved. */
+		b = NULL;
+		for (i = 0; i < p->nblocks; i++)
+			if (p->blocks[i].state == FILLED && (!b || p->blocks[i].seq < b->seq))
+				b = &p->blocks[i];
+		if (p->stop || p->finished)
+			break;
+		if (!b) {
+			pthread_cond_wait(&p->filled, &p->lock);
+			continue;
+		}
+		b->state = BUSY;
+		pthread_mutex_unlock(&p->lock);
+		if (deflateblock(w->z, b) < 0) {
+			stop(p, EIO, "deflate");
+			pthread_mutex_lock(&p->lock);
+			break;
+		}
+		pthread_mutex_lock(&p->lock);
+		b->state = DONE;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* The writer's output: into the file, the digest and the verifier's view. */
+static int
+emit(struct gzpool *p, const void *buf, size_t n)
+{
+	if (writeall(p->fd, buf, n) < 0)
+		return -1;
+	if (p->o.digest)
+		digest_update(&p->dg, buf, n);
+	p->out += n;
+	if (p->o.verify) {
+		/* The verifier decides whether a stretch is long enough. */
+		pthread_mutex_lock(&p->vlock);
+		p->written = p->out;
+		pthread_cond_signal(&p->vmore);
+		pthread_mutex_unlock(&p->vlock);
+	}
+	return 0;
+}
+
+/*
+ * gzcheck's input for --verify: the file as the writer extends it. Each
+ * stretch is flushed to the device and dropped from the page cache before
+ * it is read, so what is checked is what the device holds, not what the
+ * cache remembers; and checking runs beside compressing, not after it.
+ */
+static void
+vreadyset(struct gzpool *p, int v)
+{
+	pthread_mutex_lock(&p->vlock);
+	if (!p->vready)
+		p->vready = v;
+	pthread_cond_broadcast(&p->vreadycv);
+	pthread_mutex_unlock(&p->vlock);
+}
+
+static ssize_t
+vread(void *arg, void *buf, size_t n)
+{
+	struct gzpool *p = arg;
+	uint64_t upto;
+	ssize_t r;
+
+	vreadyset(p, 1);	/* gzcheck has all its memory by its first read */
+	if (p->voff == p->vsynced) {
+		pthread_mutex_lock(&p->vlock);
+		while (!p->wdone && p->written - p->vsynced < VSTRIDE)
+			pthread_cond_wait(&p->vmore, &p->vlock);
+		upto = p->written;
+		pthread_mutex_unlock(&p->vlock);
+		if (upto == p->vsynced)
+			return 0;
+		/* Only a real I/O error matters: elsewhere, read the cache. */
+		if (!p->o.nosync && sync_file_range(p->fd, (off_t)p->vsynced,
+		    (off_t)(upto - p->vsynced), SYNC_FILE_RANGE_WAIT_BEFORE |
+		    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
+		    errno == EIO)
+			return -1;
+		posix_fadvise(p->fd, (off_t)p->vsynced, (off_t)(upto - p->vsynced),
+		    POSIX_FADV_DONTNEED);
+		p->vsynced = upto;
+	}
+	if (n > p->vsynced - p->voff)
+		n = p->vsynced - p->voff;
+	if ((r = pread(p->fd, buf, n, (off_t)p->voff)) > 0)
+		p->voff += (uint64_t)r;
+	return r;
+}
+
+static void *
+verifier(void *arg)
+{
+	struct gzpool *p = arg;
+
+	p->vr = gzcheck_read(vread, p, 0, &p->vg);
+	vreadyset(p, -1);	/* no effect once it was ready */
+	return NULL;
+}
+
+/* The next block in order, DONE, or NULL once the pool stops. */
+static struct block *
+nextdone(struct gzpool *p)
+{
+	struct block *b = NULL;
+	int i;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		for (i = 0; i < p->nblocks && !b; i++)
+			if (p->blocks[i].state == DONE && p->blocks[i].seq == p->nextwrite)
+				b = &p->blocks[i];
+		if (b)
+			break;
+		pthread_cond_wait(&p->done, &p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return b;
+}
+
+static void *
+writer(void *arg)
+{
+	struct gzpool *p = arg;
+	unsigned char hdr[HEADER_SIZE] = { ID1, ID2, CM_DEFLATE, 0, 0, 0, 0, 0, 0, OS_UNIX };
+	unsigned char trailer[TRAILER_SIZE];
+	struct block *b;
+	int i, last = 0;
+
+	hdr[8] = p->o.level == 9 ? XFL_BEST : p->o.level == 1 ? XFL_FAST : 0;
+	if (emit(p, hdr, sizeof(hdr)) < 0) {
+		stop(p, errno, "write");
+		return NULL;
+	}
+	while (!last && (b = nextdone(p))) {
+		if (emit(p, b->out, b->outlen) < 0) {
+			stop(p, errno, "write");
+			return NULL;
+		}
+		p->crc = crc32_combine(p->crc, b->crc, b->inlen);
+		p->in += b->inlen;
+		last = b->last;
+		if (p->o.verbose && elapsed(&p->lastshow) >= 1.0) {
+			clock_gettime(CLOCK_MONOTONIC, &p->lastshow);
+			gzpool_progress(p, "");
+		}
+		pthread_mutex_lock(&p->lock);
+		b->state = FREE;
+		p->nextwrite++;
+		p->finished = last;
+		pthread_cond_broadcast(&p->freed);
+		pthread_cond_broadcast(&p->filled);	/* workers leave after the last */
+		pthread_mutex_unlock(&p->lock);
+	}
+	if (!last)
+		return NULL;
+	for (i = 0; i < 4; i++) {
+		trailer[i] = p->crc >> (8 * i);
+		trailer[4 + i] = (p->in & 0xffffffffu) >> (8 * i);
+	}
+	if (emit(p, trailer, sizeof(trailer)) < 0)
+		stop(p, errno, "write");
+	return NULL;
+}
+
+/* Stop every thread, wait for each, and free the blocks; the rest stays. */
+static void
+quiesce(struct gzpool *p)
+{
+	int i;
+
+	stop(p, 0, NULL);	/* wake every thread to leave: nothing left */
+	if (p->haswriter)
+		pthread_join(p->writer, NULL);
+	for (i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i], NULL);
+	if (p->hasverifier) {
+		pthread_mutex_lock(&p->vlock);
+		p->wdone = 1;
+		pthread_cond_signal(&p->vmore);
+		pthread_mutex_unlock(&p->vlock);
+		pthread_join(p->verifier, NULL);
+	}
+	p->haswriter = p->nworkers = p->hasverifier = 0;
+	for (i = 0; i < p->nzs; i++)
+		deflateEnd(&p->zs[i]);
+	free(p->zs);
+	p->zs = NULL;
+	p->nzs = 0;
+	free(p->arena);
+	p->arena = NULL;
+	free(p->blocks);
+	free(p->workers);
+	free(p->tail);
+	p->blocks = NULL;
+	p->workers = NULL;
+	p->tail = NULL;
+	p->nblocks = 0;
+}
+
+void
+gzpool_free(struct gzpool *p)
+{
+	if (!p)
+		return;
+	quiesce(p);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->filled);
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->freed);
+	pthread_mutex_destroy(&p->vlock);
+	pthread_cond_destroy(&p->vmore);
+	pthread_cond_destroy(&p->vreadycv);
+	free(p->wargs);
+	free(p);
+}
+
+struct gzpool *
+gzpool_start(int fd, const struct gzpool_opts *o, char *why, size_t whysize)
+{
+	struct gzpool *p = calloc(1, sizeof(*p));
+	size_t outcap, per;
+	int i, e = 0;
+
+	if (!p) {
+		snprintf(why, whysize, "cannot allocate: %s", strerror(errno));
+		return NULL;
+	}
+	p->o = *o;
+	p->fd = fd;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->filled, NULL);
+	pthread_cond_init(&p->done, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	pthread_mutex_init(&p->vlock, NULL);
+	pthread_cond_init(&p->vmore, NULL);
+	pthread_cond_init(&p->vreadycv, NULL);
+	p->crc = crc32(0, NULL, 0);
+	if (o->digest)
+		digest_init(&p->dg, DIGEST_MAX);
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	p->lastshow = p->start;
+	/* Two blocks per thread in flight keep every worker busy, and bound memory. */
+	p->nblocks = 2 * o->threads + 2;
+	if (!(p->blocks = calloc(p->nblocks, sizeof(*p->blocks))) ||
+	    !(p->workers = calloc(o->threads, sizeof(*p->workers))) ||
+	    !(p->tail = malloc(DICT))) {
+		p->nblocks = p->blocks ? p->nblocks : 0;
+		e = errno;
+		goto nomem;
+	}
+	/* One allocation holds every block's input, dictionary and output. */
+	outcap = compressBound(o->block) + 64;
+	per = o->block + DICT + outcap;
+	if (!(p->arena = malloc((size_t)p->nblocks * per))) {
+		e = errno;
+		goto nomem;
+	}
+	for (i = 0; i < p->nblocks; i++) {
+		p->blocks[i].in = p->arena + (size_t)i * per;
+		p->blocks[i].dict = p->blocks[i].in + o->block;
+		p->blocks[i].out = p->blocks[i].dict + DICT;
+		p->blocks[i].outcap = outcap;
+	}
+	if (!(p->zs = calloc(o->threads, sizeof(*p->zs))) ||
+	    !(p->wargs = calloc(o->threads, sizeof(*p->wargs)))) {
+		e = errno;
+		goto nomem;
+	}
+	for (; p->nzs < o->threads; p->nzs++)
+		if (deflateInit2(&p->zs[p->nzs], o->level, Z_DEFLATED, -15, 8,
+		    Z_DEFAULT_STRATEGY) != Z_OK) {
+			e = ENOMEM;
+			goto nomem;
+		}
+	/* pthread functions return their error; errno is not theirs. */
+	for (i = 0; i < o->threads; i++, p->nworkers++) {
+		p->wargs[i].p = p;
+		p->wargs[i].z = &p->zs[i];
+		if ((e = pthread_create(&p->workers[i], NULL, worker, &p->wargs[i])) != 0)
+			goto nothread;
+	}
+	if ((e = pthread_create(&p->writer, NULL, writer, p)) != 0)
+		goto nothread;
+	p->haswriter = 1;
+	if (o->verify) {
+		if ((e = pthread_create(&p->verifier, NULL, verifier, p)) != 0)
+			goto nothread;
+		p->hasverifier = 1;
+		/* Its memory too is had before anything is read. */
+		pthread_mutex_lock(&p->vlock);
+		while (!p->vready)
+			pthread_cond_wait(&p->vreadycv, &p->vlock);
+		pthread_mutex_unlock(&p->vlock);
+		if (p->vready < 0) {
+			e = p->vg.err ? p->vg.err : ENOMEM;
+			goto nomem;
+		}
+	}
+	return p;
+nothread:
+	snprintf(why, whysize, "cannot start a thread: %s", strerror(e));
+	gzpool_free(p);
+	return NULL;
+nomem:
+	snprintf(why, whysize, "cannot allocate memory for %d threads and %d blocks of %zu KiB: %s",
+	    o->threads, p->nblocks, o->block / 1024, strerror(e));
+	gzpool_free(p);
+	return NULL;
+}
+
+/* The next free block, or NULL once the pool is stopping. */
+static struct block *
+nextfree(struct gzpool *p)
+{
+	struct block *b = NULL;
+	int i;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		for (i = 0; i < p->nblocks && !b; i++)
+			if (p->blocks[i].state == FREE)
+				b = &p->blocks[i];
+		if (b)
+			break;
+		pthread_cond_wait(&p->freed, &p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return b;
+}
+
+/* Hand b to the workers, with the 32 KiB before it as its dictionary. */
+static void
+submit(struct gzpool *p, struct block *b)
+{
+	size_t n = b->inlen, keep;
+
+	memcpy(b->dict, p->tail, p->taillen);
+	b->dictlen = p->taillen;
+	if (n >= DICT) {
+		memcpy(p->tail, b->in + n - DICT, DICT);
+		p->taillen = DICT;
+	} else if (n > 0) {
+		keep = p->taillen + n > DICT ? DICT - n : p->taillen;
+		memmove(p->tail, p->tail + p->taillen - keep, keep);
+		memcpy(p->tail + keep, b->in, n);
+		p->taillen = keep + n;
+	}
+	pthread_mutex_lock(&p->lock);
+	b->state = FILLED;
+	pthread_cond_broadcast(&p->filled);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int
+gzpool_feed(struct gzpool *p, int in, char *why, size_t whysize)
+{
+	uint64_t seq = 0;
+	struct block *b;
+	ssize_t n;
+	int rerr = 0;
+
+	while ((b = nextfree(p))) {
+		n = readall(in, b->in, p->o.block);
+		if (n < 0) {
+			rerr = errno;
+			stop(p, rerr, "read");
+			break;
+		}
+		b->seq = seq++;
+		b->inlen = (size_t)n;
+		b->last = n == 0;
+		submit(p, b);
+		if (n == 0)
+			break;
+	}
+	pthread_join(p->writer, NULL);
+	p->haswriter = 0;
+	quiesce(p);
+	if (!p->err)
+		return 0;
+	if (rerr)
+		snprintf(why, whysize, "input: read error: %s", strerror(rerr));
+	else
+		snprintf(why, whysize, "%s: %s: %s", p->o.label, p->errwhat, strerror(p->err));
+	return -1;
+}
+
+int
+gzpool_verified(struct gzpool *p, char *why, size_t whysize)
+{
+	const struct gzcheck *g = &p->vg;
+
+	if (p->vr == GZ_IOERR) {
+		snprintf(why, whysize, "%s: verify: read: %s", p->o.label, strerror(g->err));
+		return -1;
+	}
+	if (p->vr == GZ_BAD || g->member != 1 || g->out != p->in || g->in != p->out) {
+		snprintf(why, whysize, "%s: verify failed: %s at byte %llu", p->o.label,
+		    p->vr == GZ_BAD ? g->msg : "size differs from what was written",
+		    (unsigned long long)g->offset);
+		return -1;
+	}
+	return 0;
+}
+
+void
+gzpool_digest(struct gzpool *p, unsigned char *md)
+{
+	digest_final(&p->dg, md);
+}
