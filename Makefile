@@ -129,16 +129,41 @@ FUZZTIME = 60
 fuzz:
 	FUZZTIME=$(FUZZTIME) sh tests/fuzz/run.sh
 
+# The example scripts go where the cron and systemd examples call them
+# (SBINDIR); the examples themselves and the Prometheus alert rules go to
+# SHAREDIR, their paths rewritten for this PREFIX, to be copied into
+# /etc/cron.d, /etc/systemd/system and Prometheus's rule_files.
+SBINDIR = $(PREFIX)/sbin
+SHAREDIR = $(PREFIX)/share/safepipe
+SCRIPTS = backup.sh restore-drill.sh check-backups.sh
+UNITS = backup.cron backup.service backup.timer check-backups.service \
+	check-backups.timer safepipe-failure@.service
+RULES = safepipe.rules.yml safepipe.tests.yml
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1
 	cp -f $(PROG) $(DESTDIR)$(BINDIR)/
 	cd $(DESTDIR)$(BINDIR) && chmod 755 $(PROG)
 	cp -f $(MAN) $(DESTDIR)$(MANPREFIX)/man1/
 	cd $(DESTDIR)$(MANPREFIX)/man1 && chmod 644 guardlock.1 gzsafe.1 sumcheck.1
+	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)/prometheus
+	cd examples && cp -f $(SCRIPTS) $(DESTDIR)$(SBINDIR)/
+	cd $(DESTDIR)$(SBINDIR) && chmod 755 $(SCRIPTS)
+	for f in $(UNITS); do \
+		sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/bin|$(BINDIR)|g' \
+			examples/$$f > $(DESTDIR)$(SHAREDIR)/$$f || exit 1; \
+	done
+	cd $(DESTDIR)$(SHAREDIR) && chmod 644 $(UNITS)
+	cd examples/prometheus && cp -f $(RULES) $(DESTDIR)$(SHAREDIR)/prometheus/
+	cd $(DESTDIR)$(SHAREDIR)/prometheus && chmod 644 $(RULES)
 
 uninstall:
 	cd $(DESTDIR)$(BINDIR) && rm -f $(PROG)
 	cd $(DESTDIR)$(MANPREFIX)/man1 && rm -f guardlock.1 gzsafe.1 sumcheck.1
+	cd $(DESTDIR)$(SBINDIR) && rm -f $(SCRIPTS)
+	cd $(DESTDIR)$(SHAREDIR) && rm -f $(UNITS)
+	cd $(DESTDIR)$(SHAREDIR)/prometheus && rm -f $(RULES)
+	rmdir $(DESTDIR)$(SHAREDIR)/prometheus $(DESTDIR)$(SHAREDIR) 2>/dev/null || true
 
 clean:
 	rm -f $(PROG) $(OBJ) .flags .flags.new .skips tests/shim.so tests/crashfs/crashfs

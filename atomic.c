@@ -243,6 +243,19 @@ inherited(struct atomic *a)
 	return fstat(a->dirfd, &d) == 0 && flock_inherited(&d, &shared) >= 0;
 }
 
+/* Does /proc/locks still list a lock on d taken by pid? */
+static int
+stillheld(const struct stat *d, long long pid)
+{
+	struct flockholder h[16];
+	int i, n = flock_holders(d, h, 16);
+
+	for (i = 0; i < n && i < 16; i++)
+		if (h[i].pid == pid)
+			return 1;
+	return 0;
+}
+
 /*
  * Does only another user hold the lock on the directory? Our writers run as
  * us or as root: a holder of any other uid can only be someone who opened
@@ -264,6 +277,9 @@ foreignhold(struct atomic *a)
 	for (i = 0; i < n; i++) {
 		if ((uid = proc_euid(h[i].pid)) < 0 || flock_heldby(h[i].pid, &d) == 0)
 			uid = proc_euid(flock_scan(&d));
+		/* Nobody seen: released this instant (try again), or hidden from us. */
+		if (uid < 0 && !stillheld(&d, h[i].pid))
+			return 0;
 		if (uid == 0 || uid == (long long)geteuid())
 			return 0;
 	}

@@ -11,14 +11,22 @@
 # kill -9) into a well-formed gzip file of half a backup, and a full disk into
 # half a file written over the last good backup.
 #
-# Run it under guardlock from cron (see backup.cron), or set BACKUP_LOCK and
-# it takes the lock itself:
+# Run it from cron with BACKUP_LOCK set, and it takes the lock itself (see
+# backup.cron):
 #
-#	0 0 * * * root guardlock -n /run/backup.lock sh /usr/local/sbin/backup.sh
+#	0 0 * * * root BACKUP_LOCK=/run/backup.lock sh /usr/local/sbin/backup.sh
+#
+# Under cron's own guardlock line (guardlock -n LOCK sh backup.sh) it works
+# as well, but a refused start is then guardlock's alone: nothing of this
+# script runs to record it.
 #
 # Every variable below may be set in the environment. Silent on success; on
-# any failure one line on stderr (cron mails it) and a non-zero exit: the
-# producer's own status when it failed, 75 when another run holds the lock.
+# any failure one line on stderr (cron mails it), the same line in the
+# system log (tag safepipe-backup, priority user.err; SAFEPIPE_SYSLOG=0 turns
+# that off) and a non-zero exit: the producer's own status when it failed,
+# 75 when another run holds the lock. With SAFEPIPE_METRICS_DIR set, every
+# run, and every start refused, is recorded there for node_exporter's
+# textfile collector (doc/monitoring.md).
 set -eu
 
 BACKUP_DIR=${BACKUP_DIR:-/backups}
@@ -45,32 +53,157 @@ GZSAFE_OPTS=${GZSAFE_OPTS:-}
 BACKUP_LOG=${BACKUP_LOG:-/var/log/safepipe/$BACKUP_NAME.log}
 # Set to take the lock here rather than in the crontab.
 BACKUP_LOCK=${BACKUP_LOCK:-}
+# node_exporter's textfile directory (Debian's: /var/lib/prometheus/node-exporter).
+# Empty: no metrics.
+SAFEPIPE_METRICS_DIR=${SAFEPIPE_METRICS_DIR:-}
+SAFEPIPE_SYSLOG=${SAFEPIPE_SYSLOG:-1}
 
 prog=backup.sh
+started=$(date +%s)
+said=
+
+syslog()
+{
+	[ "$SAFEPIPE_SYSLOG" = 0 ] ||
+	    logger -t safepipe-backup -p user.err -- "$1" 2>/dev/null || :
+}
+
 die()
 {
 	# $1 = exit status, $2 = the one line
+	said=1
 	echo "$prog: $2" >&2
+	syslog "$prog: $2"
 	exit "$1"
 }
 
-# guardlock holds an exclusive flock(2) on the lock file for as long as this
-# script and everything it starts run: a second run (a second crond, a
-# manual run, a slow night overlapping the next) is refused with 75 and a
-# line naming this run's pid, host and start time. GUARDLOCK_FD proves
-# nothing (any guardlock above us sets it, and it may be closed): this
-# script always goes through guardlock once, which goes straight on when
-# this process already holds that very lock (cron's guardlock line) and
-# takes it otherwise. BACKUP_LOCKED_BY=$$ marks the second pass: guardlock
-# and sh keep the pid across their execs.
-if [ -n "$BACKUP_LOCK" ] && [ "${BACKUP_LOCKED_BY:-}" != "$$" ]; then
-	exec env BACKUP_LOCKED_BY=$$ guardlock -n "$BACKUP_LOCK" sh "$0" "$@"
+me=$(id -u)
+
+# The metrics directory is written as root by cron: nobody else may write
+# it, or a name planted there could turn our writes elsewhere; node_exporter
+# only reads it. Checked first, so that any failure after it is recorded.
+if [ -n "$SAFEPIPE_METRICS_DIR" ]; then
+	case $(stat -L -c %u:%A -- "$SAFEPIPE_METRICS_DIR" 2>/dev/null) in
+	"$me":d????-??-? | 0:d????-??-?) ;;
+	'') die 2 "$SAFEPIPE_METRICS_DIR: no such directory (SAFEPIPE_METRICS_DIR)" ;;
+	*) die 2 "$SAFEPIPE_METRICS_DIR: others may write it: refusing to write metrics there" ;;
+	esac
 fi
+prom=safepipe-backup-$(printf '%s/%s' "$BACKUP_DIR" "$BACKUP_NAME" |
+    sed -e 's|^/*||' | tr -c 'A-Za-z0-9._-' _).prom
+
+# A label value in the text format: backslash, double quote and newline
+# escaped.
+label()
+{
+	printf '%s\n' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' |
+	    sed -e ':a' -e 'N' -e '$!ba' -e 's/\n/\\n/g'
+}
+
+# sample TYPE NAME VALUE LABELS HELP: one family, if it has a value.
+sample()
+{
+	[ -n "$3" ] || return 0
+	printf '# HELP safepipe_backup_%s %s\n# TYPE safepipe_backup_%s %s\nsafepipe_backup_%s{%s} %s\n' \
+	    "$2" "$5" "$2" "$1" "$2" "$4" "$3"
+}
+
+metrics_text()
+{
+	l="dir=\"$(label "$BACKUP_DIR")\",name=\"$(label "$BACKUP_NAME")\""
+	r="$l,lock=\"$(label "$BACKUP_LOCK")\""
+	sample gauge last_start_timestamp_seconds "$v_last_start_timestamp_seconds" "$l" \
+	    "When the last backup run started (after taking the lock)."
+	sample gauge last_end_timestamp_seconds "$v_last_end_timestamp_seconds" "$l" \
+	    "When the last backup run ended; before the start while a run is going on."
+	sample gauge last_exit_status "$v_last_exit_status" "$l" \
+	    "Exit status of the last backup run: 0 success, else the producer's or backup.sh's."
+	sample gauge last_input_bytes "$v_last_input_bytes" "$l" \
+	    "Bytes the backup tool streamed in the last run, as far as gzsafe reported them."
+	sample gauge last_output_bytes "$v_last_output_bytes" "$l" \
+	    "Size of the archive the last run committed; 0 if it committed none."
+	sample gauge last_success_timestamp_seconds "$v_last_success_timestamp_seconds" "$l" \
+	    "When the last successful backup run ended; 0 if none has yet."
+	sample counter refused_total "$v_refused_total" "$r" \
+	    "Starts refused because another run held the lock."
+	sample gauge last_refused_timestamp_seconds "$v_last_refused_timestamp_seconds" "$r" \
+	    "When a start was last refused because another run held the lock; 0 if never."
+}
+
+# The previous figures, from the file itself: a failed run keeps the last
+# success, and the counter goes on from where it was.
+metrics_load()
+{
+	v_last_start_timestamp_seconds='' v_last_end_timestamp_seconds=''
+	v_last_exit_status='' v_last_input_bytes='' v_last_output_bytes=''
+	v_last_success_timestamp_seconds=0 v_refused_total=0 v_last_refused_timestamp_seconds=0
+	f=$SAFEPIPE_METRICS_DIR/$prom
+	if [ -f "$f" ] && [ ! -L "$f" ]; then
+		eval "$(awk '$1 ~ /^safepipe_backup_[a-z_]+(\{|$)/ && $NF ~ /^[0-9]+$/ {
+			n = $1; sub(/\{.*/, "", n); sub(/^safepipe_backup_/, "", n)
+			if (!(n in seen)) print "v_" n "=" $NF; seen[n]
+		}' "$f")"
+	fi
+}
+
+# Atomic: a temporary beside the target (node_exporter reads *.prom only),
+# flushed, made readable, renamed over the target (which replaces a link
+# rather than following it), the directory flushed. A scrape sees the old
+# file or the new one, never half of one.
+metrics_write()
+{
+	t=$(mktemp "$SAFEPIPE_METRICS_DIR/.$prom.XXXXXX") || return 1
+	if metrics_text >"$t" && chmod 644 "$t" && sync -- "$t" &&
+	    mv -fT -- "$t" "$SAFEPIPE_METRICS_DIR/$prom"; then
+		sync -- "$SAFEPIPE_METRICS_DIR"
+		return
+	fi
+	rm -f -- "$t"
+	return 1
+}
+
+# metrics 'v_NAME=VALUE ...': read, change, write, under a lock on a file
+# beside it, so that a refused start and the run that holds the backup lock
+# never lose each other's update. A failure costs a line, not the backup.
+metrics()
+{
+	[ -n "$SAFEPIPE_METRICS_DIR" ] || return 0
+	if ! (umask 077 && exec 8>>"$SAFEPIPE_METRICS_DIR/.$prom.lock" &&
+	    guardlock -w 10 8 && metrics_load && eval "$1" && metrics_write); then
+		echo "$prog: $SAFEPIPE_METRICS_DIR/$prom: metrics not written" >&2
+		syslog "$prog: $SAFEPIPE_METRICS_DIR/$prom: metrics not written"
+	fi
+}
+
+# Every way out records the run, unless the second pass did (below), and
+# gives the system log a line for a failure that had none.
+recorded='' err='' in_bytes='' out_bytes=0
+# shellcheck disable=SC2317 # called from the traps
+finish()
+{
+	status=$?
+	set +e
+	trap - EXIT
+	[ -z "$err" ] || rm -f -- "$err"
+	if [ -z "$recorded" ]; then
+		[ "$status" -eq 0 ] || [ -n "$said" ] || syslog "$prog: failed with status $status"
+		end=$(date +%s)
+		ok=
+		[ "$status" -ne 0 ] || ok="v_last_success_timestamp_seconds=$end"
+		metrics "v_last_start_timestamp_seconds=$started v_last_end_timestamp_seconds=$end
+		    v_last_exit_status=$status v_last_input_bytes=${in_bytes:-0}
+		    v_last_output_bytes=$out_bytes $ok"
+	fi
+	exit "$status"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # A directory nobody but us and root may change, and in it a log that is a
 # plain file of ours (or none yet): the shell's > follows links and opens
 # FIFOs, so nothing planted may stand there.
-me=$(id -u)
 logdir=$(dirname -- "$BACKUP_LOG")
 [ -d "$logdir" ] || mkdir -m 0750 -- "$logdir" ||
     die 2 "$logdir: cannot create the log directory (set BACKUP_LOG)"
@@ -83,6 +216,44 @@ if [ -e "$BACKUP_LOG" ] || [ -L "$BACKUP_LOG" ]; then
 	    [ "$(stat -c %u:%h -- "$BACKUP_LOG")" != "$me:1" ]; then
 		die 2 "$BACKUP_LOG: not a plain file of ours: refusing to write the log there"
 	fi
+fi
+
+# guardlock holds an exclusive flock(2) on the lock file for as long as the
+# second pass of this script and everything it starts run: a second run (a
+# second crond, a manual run, a slow night overlapping the next) is refused
+# with 75 and a line naming this run's pid, host and start time.
+# GUARDLOCK_FD proves nothing (any guardlock above us sets it, and it may be
+# closed): this script always goes through guardlock once, which goes
+# straight on when this process already holds that very lock (cron's
+# guardlock line) and takes it otherwise.
+#
+# The first pass waits for the second rather than exec'ing it, so that a
+# refused start is recorded where monitoring looks (the metrics, the system
+# log) and not only in cron's mail. It tells the refusal from a run that
+# ended with 75 by guardlock's own line, which comes before the second pass
+# could write anything, and it passes the second pass's stderr on.
+# BACKUP_LOCKED_BY=$$ marks the second pass, whose parent we are (env,
+# guardlock and sh keep the pid across their execs).
+if [ -n "$BACKUP_LOCK" ] && [ "${BACKUP_LOCKED_BY:-}" != "$PPID" ]; then
+	err=$(mktemp "$logdir/.$prog.XXXXXX") ||
+	    die 2 "$logdir: cannot create a temporary file"
+	recorded=1
+	status=0
+	env BACKUP_LOCKED_BY=$$ guardlock -n "$BACKUP_LOCK" sh "$0" "$@" 2>"$err" ||
+	    status=$?
+	cat -- "$err" >&2
+	line=$(head -n 1 -- "$err")
+	case $status:$line in
+	75:"guardlock: $BACKUP_LOCK: busy: "*)
+		syslog "$line"
+		metrics "v_refused_total=\$((v_refused_total + 1))
+		    v_last_refused_timestamp_seconds=$started" ;;
+	*:"guardlock: $BACKUP_LOCK: "*)
+		# guardlock could not take it: a failed run, that finish records
+		syslog "$line"
+		said=1 recorded='' ;;
+	esac
+	exit "$status"
 fi
 
 case $BACKUP_STREAM in
@@ -110,14 +281,21 @@ target=$BACKUP_DIR/$BACKUP_NAME-$(date +%Y%m%d-%H%M%S).$ext.gz
 # and the fsync succeeded, --verify re-read and inflated the whole staged
 # file, and --digest staged $target.b2 beside it. Otherwise nothing appears,
 # and the exit status is the tool's own. -N: never replace an existing file.
+# -v: its progress goes to the log once a second (where a hung run stopped),
+# and its last line says how many bytes came in, for the metrics.
+metrics "v_last_start_timestamp_seconds=$started"
 status=0
 # shellcheck disable=SC2086
-gzsafe -N --digest --verify $GZSAFE_OPTS "$target" "$BACKUP_TOOL" "$@" \
+gzsafe -N --digest --verify -v $GZSAFE_OPTS "$target" "$BACKUP_TOOL" "$@" \
     2> "$BACKUP_LOG" || status=$?
+in_bytes=$(sed -n 's/^gzsafe: .*: \([0-9][0-9]*\) bytes in, [0-9][0-9]* out (.*/\1/p' \
+    "$BACKUP_LOG" | tail -n 1)
 if [ "$status" -ne 0 ]; then
-	why=$(grep -E '^(gzsafe|guardlock): ' "$BACKUP_LOG" | tail -n 1) || :
+	why=$(grep -E '^(gzsafe|guardlock): ' "$BACKUP_LOG" |
+	    grep -v ': [0-9]* bytes in, [0-9]* out (' | tail -n 1) || :
 	die "$status" "${why:-gzsafe exited with status $status}; log: $BACKUP_LOG"
 fi
+out_bytes=$(stat -c %s -- "$target")
 
 # Read tonight's archive back against its digest before anything old goes:
 # the newest good backup is never the one deleted.

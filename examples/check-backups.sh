@@ -1,34 +1,93 @@
 #!/bin/sh
 # check-backups.sh: monitoring for a backup directory, for cron or an agent.
 #
-#	sh check-backups.sh DIR [LOCKFILE [MAX_SECONDS]]
+#	sh check-backups.sh [-a max-age] [-m metrics-dir] DIR [LOCKFILE [MAX_SECONDS]]
 #
 # Checks every DIR/*.gz against its sidecar digest (DIR/NAME.gz.b2, written
-# by gzsafe --digest or sumcheck) and, given LOCKFILE, whether a backup has
-# held the lock for more than MAX_SECONDS (default 21600, six hours): a hung
-# backup is a missing backup tomorrow. Silent when everything is fine;
-# otherwise one line per problem on stdout, and the exit status says what
-# kind, worst first:
+# by gzsafe --digest or sumcheck); that the newest archive that verifies was
+# written less than max-age seconds ago (-a, or CHECK_MAX_AGE; default
+# 93600, 26 hours: a nightly backup with two hours to spare); and, given
+# LOCKFILE, whether a backup has held the lock for more than MAX_SECONDS
+# (default 21600, six hours): a hung backup is a missing backup tomorrow.
+# An archive's age is its modification time: gzsafe commits by rename, so
+# that is when it was written. Silent when everything is fine; otherwise one
+# line per problem on stdout, and the exit status says what kind:
 #
-#	0  every backup verified, lock free or held briefly
+#	0  every backup verified, the newest is fresh, lock free or held briefly
 #	1  corrupt: at least one backup does not match its digest
 #	2  missing or unverifiable: no backup at all, no sidecar, unreadable
 #	3  the lock has been held longer than MAX_SECONDS
+#	4  too old: no archive written in the last max-age seconds verifies
+#
+# When several apply, the first of 1, 2, 4, 3 wins, worst first: a stale
+# backup (4) is what a restore would suffer, and a hung backup (3) is its
+# usual cause. A directory whose newest archives are corrupt and whose
+# older ones verify gets both lines: the corrupt ones, and how old the
+# newest good one is, when that is too old.
 #
 # Only archives and sidecars owned by BACKUP_OWNER (default: the user that
 # runs this) are checked: anything else under a backup's name in DIR is
 # reported as foreign (2), never trusted.
+#
+# With -m, or SAFEPIPE_METRICS_DIR, the verdicts also go to
+# METRICS-DIR/safepipe-check-DIR.prom for node_exporter's textfile
+# collector (doc/monitoring.md). Every line also goes to the system log,
+# tag safepipe-backup, priority user.err, unless SAFEPIPE_SYSLOG=0.
 set -u
 
 BACKUP_OWNER=${BACKUP_OWNER:-$(id -un)}
+CHECK_MAX_AGE=${CHECK_MAX_AGE:-93600}
+SAFEPIPE_METRICS_DIR=${SAFEPIPE_METRICS_DIR:-}
+SAFEPIPE_SYSLOG=${SAFEPIPE_SYSLOG:-1}
 
-if [ $# -lt 1 ] || [ $# -gt 3 ]; then
-	echo "usage: check-backups.sh dir [lockfile [max-seconds]]" >&2
+prog=check-backups.sh
+t0=$(date +%s.%N)
+
+syslog()
+{
+	[ "$SAFEPIPE_SYSLOG" = 0 ] ||
+	    logger -t safepipe-backup -p "user.${2:-err}" -- "$prog: $1" 2>/dev/null || :
+}
+
+# A problem: one line on stdout, and the same in the system log.
+problem()
+{
+	printf '%s\n' "$1"
+	syslog "$1" "${2:-err}"
+}
+
+usage()
+{
+	echo "usage: $prog [-a max-age] [-m metrics-dir] dir [lockfile [max-seconds]]" >&2
+	syslog "bad usage"
 	exit 2
-fi
+}
+
+# A setting that cannot work: one line on stderr, exit 2, nothing checked.
+refuse()
+{
+	echo "$prog: $1" >&2
+	syslog "$1"
+	exit 2
+}
+
+max_age=$CHECK_MAX_AGE
+metrics=$SAFEPIPE_METRICS_DIR
+while getopts a:m: opt; do
+	case $opt in
+	a) max_age=$OPTARG ;;
+	m) metrics=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then usage; fi
 dir=$1
 lock=${2:-}
 max=${3:-21600}
+for n in "$max_age" "$max"; do
+	case $n in '' | *[!0-9]*) refuse "$n: not a number of seconds" ;; esac
+done
 
 # Names in DIR may have been chosen by anyone who can write there: shown
 # with control characters as '?', so that none reaches a terminal raw.
@@ -38,24 +97,52 @@ shown() { printf '%s' "$1" | LC_ALL=C tr '\000-\037\177' '?'; }
 # anything else in DIR under a backup's name was put there by someone else.
 ours() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %u:%h -- "$1")" = "$owner:1" ]; }
 
-owner=$(id -u -- "$BACKUP_OWNER") || { echo "BACKUP_OWNER: $BACKUP_OWNER: no such user" >&2; exit 2; }
-corrupt=0 unsure=0 stuck=0 n=0
+# 93600 -> "1d02h", as guardlock shows a holder's age.
+age()
+{
+	if [ "$1" -lt 60 ]; then
+		echo "${1}s"
+	elif [ "$1" -lt 3600 ]; then
+		printf '%dm%02ds\n' $(($1 / 60)) $(($1 % 60))
+	elif [ "$1" -lt 86400 ]; then
+		printf '%dh%02dm\n' $(($1 / 3600)) $(($1 % 3600 / 60))
+	else
+		printf '%dd%02dh\n' $(($1 / 86400)) $(($1 % 86400 / 3600))
+	fi
+}
+
+# The metrics directory is written as root by cron: nobody else may write
+# it, or a name planted there could turn our writes elsewhere. node_exporter
+# only needs to read it. (mktemp and rename never follow a link at the
+# final name either: a planted link is replaced, not written through.)
+if [ -n "$metrics" ]; then
+	case $(stat -L -c %u:%A -- "$metrics" 2>/dev/null) in
+	"$(id -u)":d????-??-? | 0:d????-??-?) ;;
+	'') refuse "$metrics: no such directory (SAFEPIPE_METRICS_DIR, -m)" ;;
+	*) refuse "$metrics: others may write it: refusing to write metrics there" ;;
+	esac
+fi
+
+owner=$(id -u -- "$BACKUP_OWNER") || refuse "BACKUP_OWNER: $BACKUP_OWNER: no such user"
+corrupt=0 unsure=0 stuck=0 stale=0 n=0
+ok=0 bad=0 unverifiable=0 foreign=0
+newest='' newest_t=0 newest_size=0
 for f in "$dir"/*.gz; do
 	[ -e "$f" ] || [ -L "$f" ] || continue
 	if ! ours "$f"; then
-		echo "$(shown "$f"): foreign: not a plain file of $BACKUP_OWNER's: not checked"
-		unsure=1
+		problem "$(shown "$f"): foreign: not a plain file of $BACKUP_OWNER's: not checked"
+		unsure=1 foreign=$((foreign + 1))
 		continue
 	fi
 	n=$((n + 1))
 	if [ ! -e "$f.b2" ] && [ ! -L "$f.b2" ]; then
-		echo "$(shown "$f"): unverifiable: no sidecar $(shown "$f.b2")"
-		unsure=1
+		problem "$(shown "$f"): unverifiable: no sidecar $(shown "$f.b2")"
+		unsure=1 unverifiable=$((unverifiable + 1))
 		continue
 	fi
 	if ! ours "$f.b2"; then
-		echo "$(shown "$f"): unverifiable: its sidecar is not a plain file of $BACKUP_OWNER's"
-		unsure=1
+		problem "$(shown "$f"): unverifiable: its sidecar is not a plain file of $BACKUP_OWNER's"
+		unsure=1 unverifiable=$((unverifiable + 1))
 		continue
 	fi
 	# sumcheck keeps b2sum's format but not its single exit status:
@@ -63,12 +150,28 @@ for f in "$dir"/*.gz; do
 	# malformed sidecar).
 	sumcheck -c --status "$f"
 	case $? in
-	0) ;;
-	1) echo "$(shown "$f"): corrupt: does not match its digest"; corrupt=1 ;;
-	*) echo "$(shown "$f"): unverifiable: sumcheck could not read it or its sidecar"; unsure=1 ;;
+	0)	ok=$((ok + 1))
+		# shellcheck disable=SC2046 # two numbers
+		set -- $(stat -c '%Y %s' -- "$f")
+		if [ -z "$newest" ] || [ "$1" -gt "$newest_t" ]; then
+			newest=$f newest_t=$1 newest_size=$2
+		fi ;;
+	1)	problem "$(shown "$f"): corrupt: does not match its digest"
+		corrupt=1 bad=$((bad + 1)) ;;
+	*)	problem "$(shown "$f"): unverifiable: sumcheck could not read it or its sidecar"
+		unsure=1 unverifiable=$((unverifiable + 1)) ;;
 	esac
 done
-[ "$n" -gt 0 ] || { echo "$(shown "$dir"): missing: no backup (*.gz) at all"; unsure=1; }
+# Freshness. When no archive verifies, each has had its line already, and
+# 1 or 2 outranks 4.
+now=$(date +%s)
+if [ "$n" -eq 0 ]; then
+	problem "$(shown "$dir"): missing: no backup (*.gz) at all"
+	unsure=1
+elif [ -n "$newest" ] && [ $((now - newest_t)) -gt "$max_age" ]; then
+	problem "$(shown "$newest"): too old: the newest archive that verifies was written $(age $((now - newest_t))) ago (limit $(age "$max_age"))"
+	stale=1
+fi
 
 # A commit cut short by a crash where the filesystem has no O_TMPFILE leaves
 # its hidden temporary, .NAME.PID.HEX.tmp (gzsafe(1)). One of ours whose
@@ -79,17 +182,19 @@ while IFS= read -r t; do
 	pid=$(basename -- "$t" | awk -F. '{ print $(NF - 2) }')
 	case $pid in '' | *[!0-9]*) continue ;; esac
 	kill -0 "$pid" 2>/dev/null && continue
-	rm -f -- "$t" && echo "$(shown "$t"): removed: left by a commit that a crash cut short"
+	rm -f -- "$t" && problem "$(shown "$t"): removed: left by a commit that a crash cut short" warning
 done
 
 # No lock file is no holder: /run is emptied at boot, and the lock file
 # comes back with the first backup.
+held='' mode=''
+[ -z "$lock" ] || held=0
 if [ -n "$lock" ] && { [ -e "$lock" ] || [ -L "$lock" ]; }; then
 	holder=$(guardlock --status "$lock")
 	case $? in
 	0) ;;
 	1)	# "... since 2026-03-06 00:00:01 (2h13m ago)": the age to seconds
-		age=$(printf '%s\n' "$holder" | sed -n 's/.*(\([0-9dhms]*\) ago)$/\1/p' |
+		held=$(printf '%s\n' "$holder" | sed -n 's/.*(\([0-9dhms]*\) ago)$/\1/p' |
 		    awk '{ t = 0; s = $0
 			while (match(s, /^[0-9]+[dhms]/)) {
 				u = substr(s, RLENGTH, 1)
@@ -98,15 +203,97 @@ if [ -n "$lock" ] && { [ -e "$lock" ] || [ -L "$lock" ]; }; then
 				s = substr(s, RLENGTH + 1)
 			}
 			print t }')
-		if [ -n "$age" ] && [ "$age" -gt "$max" ]; then
-			echo "$lock: held for more than ${max}s: $holder"
+		case $holder in "held shared "*) mode=shared ;; *) mode=exclusive ;; esac
+		if [ -n "$held" ] && [ "$held" -gt "$max" ]; then
+			problem "$lock: held for more than ${max}s: $holder"
 			stuck=1
 		fi ;;
-	*) echo "$lock: unverifiable: guardlock --status could not tell"; unsure=1 ;;
+	*) problem "$lock: unverifiable: guardlock --status could not tell"; unsure=1 held='' ;;
 	esac
 fi
 
-[ "$corrupt" -eq 0 ] || exit 1
-[ "$unsure" -eq 0 ] || exit 2
-[ "$stuck" -eq 0 ] || exit 3
-exit 0
+status=0
+if [ "$corrupt" -ne 0 ]; then status=1
+elif [ "$unsure" -ne 0 ]; then status=2
+elif [ "$stale" -ne 0 ]; then status=4
+elif [ "$stuck" -ne 0 ]; then status=3
+fi
+
+# A label value in the text format: backslash, double quote and newline
+# escaped.
+label()
+{
+	printf '%s\n' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n/\\n/g'
+}
+
+# The file node_exporter reads, for the textfile collector: base units,
+# HELP and TYPE for every family, one series per directory (and lock).
+metrics_text()
+{
+	d="dir=\"$(label "$dir")\""
+	cat <<-EOF
+	# HELP safepipe_check_last_run_timestamp_seconds When check-backups.sh last finished a check of this directory.
+	# TYPE safepipe_check_last_run_timestamp_seconds gauge
+	safepipe_check_last_run_timestamp_seconds{$d} $(date +%s)
+	# HELP safepipe_check_duration_seconds How long that check took.
+	# TYPE safepipe_check_duration_seconds gauge
+	safepipe_check_duration_seconds{$d} $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", b - a }')
+	# HELP safepipe_check_exit_status Its exit status: 0 good, 1 corrupt, 2 missing or unverifiable, 3 lock held too long, 4 too old.
+	# TYPE safepipe_check_exit_status gauge
+	safepipe_check_exit_status{$d} $status
+	# HELP safepipe_check_archives Archives by verdict: ok (matches its digest), corrupt, unverifiable (no or unreadable sidecar), foreign (not the backup owner's).
+	# TYPE safepipe_check_archives gauge
+	safepipe_check_archives{$d,verdict="ok"} $ok
+	safepipe_check_archives{$d,verdict="corrupt"} $bad
+	safepipe_check_archives{$d,verdict="unverifiable"} $unverifiable
+	safepipe_check_archives{$d,verdict="foreign"} $foreign
+	# HELP safepipe_check_newest_verified_timestamp_seconds When the newest archive that verifies was written; 0 if none does.
+	# TYPE safepipe_check_newest_verified_timestamp_seconds gauge
+	safepipe_check_newest_verified_timestamp_seconds{$d} $newest_t
+	# HELP safepipe_check_newest_verified_size_bytes Size of the newest archive that verifies; 0 if none does.
+	# TYPE safepipe_check_newest_verified_size_bytes gauge
+	safepipe_check_newest_verified_size_bytes{$d} $newest_size
+	# HELP safepipe_check_max_age_seconds Age past which the check calls the newest verified archive too old (-a).
+	# TYPE safepipe_check_max_age_seconds gauge
+	safepipe_check_max_age_seconds{$d} $max_age
+	EOF
+	[ -n "$held" ] || return 0
+	l="$d,lock=\"$(label "$lock")\""
+	x=0 s=0
+	if [ "$mode" = shared ]; then s=$held; else x=$held; fi
+	cat <<-EOF
+	# HELP safepipe_check_lock_held_seconds How long the backup lock has been held, by mode; 0 when free.
+	# TYPE safepipe_check_lock_held_seconds gauge
+	safepipe_check_lock_held_seconds{$l,mode="exclusive"} $x
+	safepipe_check_lock_held_seconds{$l,mode="shared"} $s
+	# HELP safepipe_check_lock_max_seconds How long the check lets the lock be held (MAX_SECONDS).
+	# TYPE safepipe_check_lock_max_seconds gauge
+	safepipe_check_lock_max_seconds{$l} $max
+	EOF
+}
+
+# Atomic: a temporary beside the target (never read by node_exporter,
+# which reads *.prom only), flushed, made readable, renamed over the target
+# (which replaces a link rather than following it), then the directory
+# flushed. A scrape sees the old file or the new one, never half of one.
+metrics_write()
+{
+	tmp=$(mktemp "$metrics/.$1.XXXXXX") || return 1
+	if metrics_text >"$tmp" && chmod 644 "$tmp" && sync -- "$tmp" &&
+	    mv -fT -- "$tmp" "$metrics/$1"; then
+		sync -- "$metrics"
+		return
+	fi
+	rm -f -- "$tmp"
+	return 1
+}
+
+if [ -n "$metrics" ]; then
+	prom=safepipe-check-$(printf '%s' "$dir" | sed -e 's|^/*||' | tr -c 'A-Za-z0-9._-' _).prom
+	if ! metrics_write "$prom"; then
+		echo "$prog: $metrics/$prom: metrics not written" >&2
+		syslog "$metrics/$prom: metrics not written"
+		[ "$status" -ne 0 ] || status=2
+	fi
+fi
+exit "$status"

@@ -8,11 +8,14 @@
 # structure (gzsafe -t), unpacking, mariabackup --prepare, and a throwaway
 # server started on the prepared copy, which must answer a query. The staging
 # copy and the server go away on every way out. Exit 0 only if all passed;
-# otherwise one line on stderr naming the step that failed.
+# otherwise one line on stderr naming the step that failed, and the same
+# line in the system log (tag safepipe-backup, priority user.err) unless
+# SAFEPIPE_SYSLOG=0.
 #
 # The lock is shared (-s): drills and checks may run side by side, never
 # beside the backup, which takes it exclusively. Set DRILL_LOCK and the
-# script takes it itself.
+# script takes it itself (see backup.cron), and then guardlock's own line
+# (still busy after an hour) reaches the system log too.
 set -eu
 
 BACKUP_DIR=${BACKUP_DIR:-/backups}
@@ -20,6 +23,8 @@ BACKUP_NAME=${BACKUP_NAME:-db}
 # The staging copy needs about the unpacked size of the backup.
 DRILL_STAGING=${DRILL_STAGING:-/var/tmp}
 DRILL_LOCK=${DRILL_LOCK:-}
+# How long to wait for DRILL_LOCK (a backup still running), in seconds.
+DRILL_WAIT=${DRILL_WAIT:-3600}
 # The sanity query; the drill fails if it fails or prints nothing.
 DRILL_QUERY=${DRILL_QUERY:-"SELECT COUNT(*) FROM information_schema.TABLES WHERE ENGINE = 'InnoDB'"}
 # Shell code run while the restored server is up, with DRILL_SOCKET set
@@ -32,18 +37,41 @@ DRILL_TOOL=${DRILL_TOOL:-mariabackup}
 # planted by whoever else can write there.
 BACKUP_OWNER=${BACKUP_OWNER:-$(id -un)}
 MARIADBD=${MARIADBD:-$(command -v mariadbd || echo /usr/sbin/mariadbd)}
+SAFEPIPE_SYSLOG=${SAFEPIPE_SYSLOG:-1}
 
 prog=restore-drill.sh
+syslog()
+{
+	[ "$SAFEPIPE_SYSLOG" = 0 ] ||
+	    logger -t safepipe-backup -p user.err -- "$1" 2>/dev/null || :
+}
+
+said=
 die()
 {
+	said=1
 	echo "$prog: $*" >&2
+	syslog "$prog: $*"
 	exit 1
 }
 
 # As in backup.sh: guardlock proves the lock is ours (it goes straight on
-# when this process holds it already), DRILL_LOCKED_BY=$$ ends the loop.
-if [ -n "$DRILL_LOCK" ] && [ "${DRILL_LOCKED_BY:-}" != "$$" ]; then
-	exec env DRILL_LOCKED_BY=$$ guardlock -s -w 3600 "$DRILL_LOCK" sh "$0" "$@"
+# when this process holds it already), DRILL_LOCKED_BY=$$ marks the second
+# pass, whose parent we are. The first pass waits for it, rather than
+# exec'ing it, only to pass guardlock's own line on to the system log.
+if [ -n "$DRILL_LOCK" ] && [ "${DRILL_LOCKED_BY:-}" != "$PPID" ]; then
+	err=$(mktemp) || die "cannot create a temporary file"
+	trap 'rm -f -- "$err"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	status=0
+	env DRILL_LOCKED_BY=$$ guardlock -s -w "$DRILL_WAIT" "$DRILL_LOCK" sh "$0" "$@" 2>"$err" ||
+	    status=$?
+	cat -- "$err" >&2
+	line=$(head -n 1 -- "$err")
+	case $line in "guardlock: $DRILL_LOCK: "*) syslog "$line" ;; esac
+	exit "$status"
 fi
 
 owner=$(id -u -- "$BACKUP_OWNER") || die "BACKUP_OWNER: $BACKUP_OWNER: no such user"
@@ -68,6 +96,9 @@ pid=
 # shellcheck disable=SC2317 # called from the traps
 cleanup()
 {
+	status=$?
+	# a failure that said nothing (set -e) still leaves a line in the log
+	[ "$status" -eq 0 ] || [ -n "$said" ] || syslog "$prog: failed with status $status"
 	if [ -n "$pid" ]; then
 		kill "$pid" 2>/dev/null || :
 		i=0

@@ -12,6 +12,7 @@
 #   wait_grep PATTERN FILE         bounded wait for a line in a file
 #   hold NAME TOOL [ARGS...]       TOOL ... holding (a lock) until release NAME
 #   at_exit 'shell code'           run when the script ends, whatever happens
+#   stop_pid PID [SECONDS]         TERM, then KILL after SECONDS (default 15)
 #   with_shim [SHIM_X=V]... CMD... CMD under tests/shim.so (fault injection)
 #   as_nobody CMD...               CMD as user nobody, the programs on its PATH
 #   nobody_ok                      true if as_nobody can work here (root, a
@@ -31,7 +32,10 @@ BIN=${SAFEPIPE_BINDIR:-$TOP}
 PATH=$BIN:$PATH
 export PATH TESTS TOP BIN
 LC_ALL=C
-export LC_ALL
+# The example scripts' failure lines stay out of the host's system log;
+# the tests of that log set SAFEPIPE_SYSLOG=1 themselves.
+SAFEPIPE_SYSLOG=0
+export LC_ALL SAFEPIPE_SYSLOG
 unset CDPATH
 
 test_count=0
@@ -271,6 +275,20 @@ wait_for()
 		[ "$_i" -gt "$_limit" ] && { echo "wait_for: $_f never appeared" >&2; return 1; }
 		sleep 0.05
 	done
+	return 0
+}
+
+# stop_pid PID [SECONDS]: SIGTERM, then SIGKILL if PID still runs after
+# SECONDS (default 15): a server the test started never outlives it.
+stop_pid()
+{
+	kill "$1" 2>/dev/null
+	_i=0
+	while kill -0 "$1" 2>/dev/null && [ "$_i" -lt $(( ${2:-15} * 20 )) ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	kill -9 "$1" 2>/dev/null
 	return 0
 }
 

@@ -27,14 +27,7 @@ sql()
 stop_server()
 {
 	[ -f "$D/server.pid" ] || return 0
-	_p=$(cat "$D/server.pid")
-	kill "$_p" 2>/dev/null
-	_i=0
-	while kill -0 "$_p" 2>/dev/null && [ "$_i" -lt 300 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -9 "$_p" 2>/dev/null
+	stop_pid "$(cat "$D/server.pid")" 30
 	rm -f "$D/server.pid"
 }
 at_exit stop_server

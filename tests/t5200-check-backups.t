@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CHECK=$TOP/examples/check-backups.sh
+# The system log is tested below with a logger of our own, never the host's.
 export CHECK
 
 mkdir backups &&
@@ -96,7 +97,223 @@ test_expect_success 'an empty directory is a missing backup: 2' '
 
 test_expect_success 'bad usage: 2 and a usage line' '
 	test_expect_code 2 sh "$CHECK" 2>err &&
-	test_grep "^usage: check-backups.sh" err
+	test_grep "^usage: check-backups.sh" err &&
+	test_expect_code 2 sh "$CHECK" -x backups 2>err &&
+	test_grep "^usage: check-backups.sh \[-a max-age\] \[-m metrics-dir\] dir" err &&
+	test_expect_code 2 sh "$CHECK" -a 1h backups 2>err &&
+	echo "check-backups.sh: 1h: not a number of seconds" >want && test_cmp want err
+'
+
+# Freshness. An archive's age is its mtime: ago SECONDS FILE... sets it.
+ago() { _t=$(($(date +%s) - $1)); shift; touch -d "@$_t" "$@"; }
+
+test_expect_success 'the newest archive that verifies is older than -a: 4, one line naming it and its age' '
+	ago 180000 backups/a.gz && ago 90000 backups/b.gz &&
+	test_expect_code 4 sh "$CHECK" -a 3600 backups >out &&
+	echo "backups/b.gz: too old: the newest archive that verifies was written 1d01h ago (limit 1h00m)" >want &&
+	test_cmp want out &&
+	test_expect_code 4 env CHECK_MAX_AGE=3600 sh "$CHECK" backups >out &&
+	test_cmp want out &&
+	sh "$CHECK" -a 100000 backups >out && test ! -s out
+'
+
+test_expect_success 'the default limit is 26 hours; -a goes before the operands of the old form' '
+	ago $((25 * 3600)) backups/a.gz backups/b.gz &&
+	sh "$CHECK" backups >out && test ! -s out &&
+	ago $((27 * 3600)) backups/b.gz &&
+	sh "$CHECK" backups >out && test ! -s out &&
+	ago $((27 * 3600)) backups/a.gz &&
+	test_expect_code 4 sh "$CHECK" backups >out &&
+	test_grep "^backups/[ab].gz: too old: .* 1d03h ago \(limit 1d02h\)$" out &&
+	guardlock -n lk true &&
+	test_expect_code 4 sh "$CHECK" -a 93600 backups lk 21600 >out &&
+	test "$(wc -l <out)" -eq 1
+'
+
+test_expect_success 'newest corrupt, an older one verifies: both facts, and corrupt wins (1)' '
+	ago 180000 backups/a.gz && touch backups/b.gz && cp -p backups/b.gz b.good &&
+	printf "\\377" | dd of=backups/b.gz bs=1 seek=100 conv=notrunc 2>/dev/null &&
+	test_expect_code 1 sh "$CHECK" backups >out &&
+	cat >want <<-\EOF &&
+	backups/b.gz: corrupt: does not match its digest
+	backups/a.gz: too old: the newest archive that verifies was written 2d02h ago (limit 1d02h)
+	EOF
+	test_cmp want out &&
+	cp b.good backups/b.gz && sh "$CHECK" backups
+'
+
+test_expect_success 'worst first: unverifiable (2) before too old (4) before a long-held lock (3)' '
+	ago 180000 backups/a.gz backups/b.gz &&
+	rm -f held hold && mkfifo hold || exit 1
+	guardlock lk sh -c "touch held; exec cat hold >/dev/null" &
+	pid=$!
+	wait_for held 60 &&
+	age_at_least_1s lk &&
+	test_expect_code 4 sh "$CHECK" backups lk 0 >out &&
+	test "$(wc -l <out)" -eq 2 &&
+	test_grep "^backups/[ab].gz: too old: " out && test_grep "^lk: held for more than 0s: " out &&
+	mv backups/a.gz.b2 a.b2 &&
+	test_expect_code 2 sh "$CHECK" backups lk 0 >out &&
+	test "$(wc -l <out)" -eq 3 &&
+	mv a.b2 backups/a.gz.b2 &&
+	: >hold && wait $pid &&
+	test_expect_code 4 sh "$CHECK" backups lk 0 >out &&
+	touch backups/a.gz backups/b.gz &&
+	sh "$CHECK" backups lk 0
+'
+
+# Metrics for node_exporter's textfile collector. value FILE SERIES: the
+# value of one series, its name and labels exactly as written (through the
+# environment: awk -v would undo the escapes).
+value()
+{
+	S=$2 awk 'index($0, ENVIRON["S"] " ") == 1 { print substr($0, length(ENVIRON["S"]) + 2) }' "$1"
+}
+
+test_expect_success '-m: safepipe-check-DIR.prom, atomically, readable by node_exporter' '
+	mkdir m && chmod 755 m &&
+	ago 7200 backups/a.gz && touch backups/b.gz &&
+	before=$(date +%s) &&
+	sh "$CHECK" -m m backups lk >out && test ! -s out &&
+	after=$(date +%s) &&
+	echo safepipe-check-backups.prom >want && ls -A m >got && test_cmp want got &&
+	f=m/safepipe-check-backups.prom &&
+	test "$(stat -c %a $f)" = 644 &&
+	d="{dir=\"backups\"" &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"ok\"}")" = 2 &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"corrupt\"}")" = 0 &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"unverifiable\"}")" = 0 &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"foreign\"}")" = 0 &&
+	test "$(value $f "safepipe_check_newest_verified_timestamp_seconds$d}")" = "$(stat -c %Y backups/b.gz)" &&
+	test "$(value $f "safepipe_check_newest_verified_size_bytes$d}")" = "$(stat -c %s backups/b.gz)" &&
+	test "$(value $f "safepipe_check_max_age_seconds$d}")" = 93600 &&
+	test "$(value $f "safepipe_check_exit_status$d}")" = 0 &&
+	t=$(value $f "safepipe_check_last_run_timestamp_seconds$d}") &&
+	test "$t" -ge "$before" && test "$t" -le "$after" &&
+	value $f "safepipe_check_duration_seconds$d}" | grep -Eq "^[0-9]+\.[0-9]{3}$" &&
+	test "$(value $f "safepipe_check_lock_held_seconds$d,lock=\"lk\",mode=\"exclusive\"}")" = 0 &&
+	test "$(value $f "safepipe_check_lock_held_seconds$d,lock=\"lk\",mode=\"shared\"}")" = 0 &&
+	test "$(value $f "safepipe_check_lock_max_seconds$d,lock=\"lk\"}")" = 21600 &&
+	test "$(grep -c "^# HELP " $f)" -eq 9 && test "$(grep -c "^# TYPE " $f)" -eq 9
+'
+
+test_expect_success 'the metrics follow the verdicts: corrupt, unverifiable, foreign, none verified' '
+	cp -p backups/a.gz a.good &&
+	printf "\\377" | dd of=backups/a.gz bs=1 seek=100 conv=notrunc 2>/dev/null &&
+	mv backups/b.gz.b2 b.b2 && ln -s a.gz backups/c.gz &&
+	test_expect_code 1 env SAFEPIPE_METRICS_DIR=m sh "$CHECK" -a 60 backups >out &&
+	f=m/safepipe-check-backups.prom && d="{dir=\"backups\"" &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"ok\"}")" = 0 &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"corrupt\"}")" = 1 &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"unverifiable\"}")" = 1 &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"foreign\"}")" = 1 &&
+	test "$(value $f "safepipe_check_newest_verified_timestamp_seconds$d}")" = 0 &&
+	test "$(value $f "safepipe_check_newest_verified_size_bytes$d}")" = 0 &&
+	test "$(value $f "safepipe_check_max_age_seconds$d}")" = 60 &&
+	test "$(value $f "safepipe_check_exit_status$d}")" = 1 &&
+	! grep -q "^safepipe_check_lock" $f &&
+	rm backups/c.gz && mv b.b2 backups/b.gz.b2 && cp -p a.good backups/a.gz &&
+	sh "$CHECK" -m m backups
+'
+
+test_expect_success 'the lock in the metrics: its age by mode, exclusive or shared' '
+	for kind in "guardlock" "guardlock -s"; do
+		rm -f held hold && mkfifo hold || exit 1
+		$kind lk sh -c "touch held; exec cat hold >/dev/null" &
+		pid=$!
+		wait_for held 60 &&
+		age_at_least_1s lk &&
+		sh "$CHECK" -m m backups lk >out &&
+		: >hold && wait $pid || exit 1
+		f=m/safepipe-check-backups.prom &&
+		l="{dir=\"backups\",lock=\"lk\",mode=" &&
+		x=$(value $f "safepipe_check_lock_held_seconds$l\"exclusive\"}") &&
+		s=$(value $f "safepipe_check_lock_held_seconds$l\"shared\"}") &&
+		case $kind in
+		*-s) test "$x" -eq 0 && test "$s" -ge 1 ;;
+		*) test "$x" -ge 1 && test "$s" -eq 0 ;;
+		esac || { echo "$kind: exclusive $x shared $s"; exit 1; }
+	done
+'
+
+test_expect_success 'a lock file not there (after a reboot): free in the metrics' '
+	sh "$CHECK" -m m backups nolock >out && test ! -s out &&
+	f=m/safepipe-check-backups.prom &&
+	l="{dir=\"backups\",lock=\"nolock\",mode=" &&
+	test "$(value $f "safepipe_check_lock_held_seconds$l\"exclusive\"}")" = 0 &&
+	test "$(value $f "safepipe_check_lock_held_seconds$l\"shared\"}")" = 0
+'
+
+test_expect_success 'label values escaped: backslash, double quote, newline' '
+	d=$(printf "we\"ird\\\\dir\\nx") && mkdir "$d" &&
+	seq 1 10 | gzsafe --digest "$d/a.gz" &&
+	sh "$CHECK" -m m "$d" >out && test ! -s out &&
+	f=m/safepipe-check-we_ird_dir_x.prom &&
+	test "$(value $f "safepipe_check_archives{dir=\"we\\\"ird\\\\dir\\nx\",verdict=\"ok\"}")" = 1
+'
+
+if need promtool; then
+	test_expect_success 'promtool check metrics: every file written is clean' '
+		for f in m/*.prom; do
+			promtool check metrics <"$f" >lint 2>&1 || { cat lint; exit 1; }
+			test ! -s lint || { cat lint; exit 1; }
+		done
+	'
+else
+	test_skip 'promtool check metrics' 'promtool not installed (Debian: prometheus)'
+fi
+
+test_expect_success 'a metrics directory others may write is refused: 2, one line, nothing checked' '
+	mkdir open && chmod 777 open &&
+	test_expect_code 2 sh "$CHECK" -m open backups >out 2>err &&
+	test ! -s out && test -z "$(ls -A open)" &&
+	echo "check-backups.sh: open: others may write it: refusing to write metrics there" >want &&
+	test_cmp want err &&
+	chmod 1777 open &&
+	test_expect_code 2 sh "$CHECK" -m open backups 2>err && test_cmp want err &&
+	test_expect_code 2 sh "$CHECK" -m nonesuch backups 2>err &&
+	test_grep "^check-backups.sh: nonesuch: no such directory" err
+'
+
+test_expect_success 'a link at the final name is replaced, never written through' '
+	echo precious >victim && cp victim keep &&
+	rm -f m/safepipe-check-backups.prom &&
+	ln -s "$SCRATCH/victim" m/safepipe-check-backups.prom &&
+	sh "$CHECK" -m m backups &&
+	test_cmp keep victim &&
+	test -f m/safepipe-check-backups.prom && test ! -L m/safepipe-check-backups.prom &&
+	test -z "$(find m -name ".*")"
+'
+
+test_expect_success 'unset, nothing is written' '
+	rm -rf m && mkdir m &&
+	sh "$CHECK" backups && env SAFEPIPE_METRICS_DIR= sh "$CHECK" backups &&
+	test -z "$(ls -A m)"
+'
+
+# The system log: a logger of our own, first on PATH, records its arguments.
+mkdir fakebin
+cat >fakebin/logger <<EOF
+#!/bin/sh
+printf '%s|' "\$@" >>"$SCRATCH/logged"
+echo >>"$SCRATCH/logged"
+EOF
+chmod +x fakebin/logger
+
+test_expect_success 'every problem line goes to the system log too: tag safepipe-backup, user.err' '
+	printf "\\377" | dd of=backups/a.gz bs=1 seek=100 conv=notrunc 2>/dev/null &&
+	rm -f logged &&
+	test_expect_code 1 env PATH="$SCRATCH/fakebin:$PATH" SAFEPIPE_SYSLOG=1 \
+	    sh "$CHECK" backups >out &&
+	echo "-t|safepipe-backup|-p|user.err|--|check-backups.sh: backups/a.gz: corrupt: does not match its digest|" >want &&
+	test_cmp want logged &&
+	rm -f logged &&
+	test_expect_code 1 env PATH="$SCRATCH/fakebin:$PATH" SAFEPIPE_SYSLOG=0 \
+	    sh "$CHECK" backups >out &&
+	test ! -e logged &&
+	cp -p a.good backups/a.gz &&
+	env PATH="$SCRATCH/fakebin:$PATH" SAFEPIPE_SYSLOG=1 sh "$CHECK" backups &&
+	test ! -e logged
 '
 
 test_done

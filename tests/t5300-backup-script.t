@@ -4,18 +4,26 @@
 # they commit) is tested in seconds. The real server is t5100's.
 . "$(dirname "$0")/lib.sh"
 need flock timeout gzip || skip_all 'flock(1), timeout(1) and gzip needed'
+# The system log is tested below with a logger of our own, never the host's.
 
 EX=$TOP/examples
 gen_data 200000 5 >data
 
 # The fake tool ignores its options and streams data; with FAKE_PROBE set it
-# first records whether anyone but its own process tree could take that lock.
+# first records whether anyone but its own process tree could take that lock;
+# with FAKE_WAIT=NAME it creates NAME.held and waits until NAME.fifo is
+# written; it exits FAKE_EXIT.
 cat >fakebackup <<'EOF'
 #!/bin/sh
 if [ -n "${FAKE_PROBE:-}" ]; then
 	flock -n -x "$FAKE_PROBE" true 2>/dev/null && echo free >"$FAKE_OUT" || echo held >"$FAKE_OUT"
 fi
+if [ -n "${FAKE_WAIT:-}" ]; then
+	touch "$FAKE_WAIT.held"
+	read -r _ <"$FAKE_WAIT.fifo"
+fi
 cat "$FAKE_DATA"
+exit "${FAKE_EXIT:-0}"
 EOF
 chmod +x fakebackup
 
@@ -165,5 +173,205 @@ test_expect_success 'restore-drill.sh: the server does not get the lock, whateve
 	test -s serverfds && ! grep -q "dl\.lock" serverfds &&
 	test_grep "restored server did not start" err
 '
+
+
+# Metrics. value FILE SERIES: the value of one series, its name and labels
+# exactly as written (through the environment: awk -v would undo escapes).
+value()
+{
+	S=$2 awk 'index($0, ENVIRON["S"] " ") == 1 { print substr($0, length(ENVIRON["S"]) + 2) }' "$1"
+}
+mkdir m && chmod 755 m
+M=$SCRATCH/m
+P=$M/safepipe-backup-$(printf '%s' "${SCRATCH#/}/b/db" | tr -c 'A-Za-z0-9._-' _).prom
+# shellcheck disable=SC2089,SC2090 # the quotes are the text format's
+L="{dir=\"$SCRATCH/b\",name=\"db\""
+# shellcheck disable=SC2090
+R="$L,lock=\"$SCRATCH/bk.lock\"}"
+# shellcheck disable=SC2090
+export M P L R
+
+test_expect_success 'SAFEPIPE_METRICS_DIR: a run: start, end, status 0, bytes in and out, the last success' '
+	rm -rf b bk.lock && mkdir b &&
+	before=$(date +%s) &&
+	SAFEPIPE_METRICS_DIR=$M BACKUP_LOCK=$SCRATCH/bk.lock timeout 60 backup &&
+	after=$(date +%s) &&
+	set -- b/db-*.xbs.gz &&
+	start=$(value "$P" "safepipe_backup_last_start_timestamp_seconds$L}") &&
+	end=$(value "$P" "safepipe_backup_last_end_timestamp_seconds$L}") &&
+	test "$before" -le "$start" && test "$start" -le "$end" && test "$end" -le "$after" &&
+	test "$(value "$P" "safepipe_backup_last_exit_status$L}")" = 0 &&
+	test "$(value "$P" "safepipe_backup_last_input_bytes$L}")" = "$(wc -c <data)" &&
+	test "$(value "$P" "safepipe_backup_last_output_bytes$L}")" = "$(stat -c %s "$1")" &&
+	test "$(value "$P" "safepipe_backup_last_success_timestamp_seconds$L}")" = "$end" &&
+	test "$(value "$P" "safepipe_backup_refused_total$R")" = 0 &&
+	test "$(value "$P" "safepipe_backup_last_refused_timestamp_seconds$R")" = 0 &&
+	test "$(stat -c %a "$P")" = 644 &&
+	test "$(grep -c "^# TYPE " "$P")" -eq 8 && test "$(grep -c "^# HELP " "$P")" -eq 8 &&
+	test "$(grep -c "^# TYPE safepipe_backup_refused_total counter$" "$P")" -eq 1 &&
+	test -z "$(find m -name ".*.prom.*" ! -name "*.lock")" &&
+	cp "$P" good.prom
+'
+
+test_expect_success 'a failed run: its status, 0 bytes out, the last success kept' '
+	rm -rf b && mkdir b &&
+	test_expect_code 3 env SAFEPIPE_METRICS_DIR=$M FAKE_EXIT=3 timeout 60 backup 2>err &&
+	test_grep "^backup.sh: gzsafe: .* exited with status 3" err &&
+	test "$(value "$P" "safepipe_backup_last_exit_status$L}")" = 3 &&
+	test "$(value "$P" "safepipe_backup_last_output_bytes$L}")" = 0 &&
+	test "$(value "$P" "safepipe_backup_last_success_timestamp_seconds$L}")" = \
+	    "$(value good.prom "safepipe_backup_last_success_timestamp_seconds$L}")" &&
+	end=$(value "$P" "safepipe_backup_last_end_timestamp_seconds$L}") &&
+	test "$end" -ge "$(value good.prom "safepipe_backup_last_end_timestamp_seconds$L}")" &&
+	test_expect_code 2 env SAFEPIPE_METRICS_DIR=$M BACKUP_STREAM=zip timeout 60 backup 2>err &&
+	test "$(value "$P" "safepipe_backup_last_exit_status$L}")" = 2 &&
+	test "$(value "$P" "safepipe_backup_last_success_timestamp_seconds$L}")" = \
+	    "$(value good.prom "safepipe_backup_last_success_timestamp_seconds$L}")"
+'
+
+# The incident: a second start while the first runs. The first waits in the
+# fake tool until released; the refused one must be counted, and the first
+# one's end must not lose that count.
+test_expect_success 'a refused start: counted, time-stamped, and kept by the run that held the lock' '
+	rm -rf b first.* && mkdir b && mkfifo first.fifo &&
+	n0=$(value "$P" "safepipe_backup_refused_total$R") &&
+	end0=$(value "$P" "safepipe_backup_last_end_timestamp_seconds$L}") &&
+	t0=$(date +%s) &&
+	{ SAFEPIPE_METRICS_DIR=$M BACKUP_LOCK=$SCRATCH/bk.lock FAKE_WAIT=$SCRATCH/first \
+	    timeout 60 backup >first.out 2>&1 & } &&
+	wait_for first.held 30 || exit 1
+	{
+		# running: its start is there; the last end and status are
+		# still those of the run before
+		test "$(value "$P" "safepipe_backup_last_start_timestamp_seconds$L}")" -ge "$t0" &&
+		test "$(value "$P" "safepipe_backup_last_end_timestamp_seconds$L}")" = "$end0" &&
+		test "$(value "$P" "safepipe_backup_last_exit_status$L}")" = 2 &&
+		before=$(date +%s) &&
+		test_expect_code 75 env SAFEPIPE_METRICS_DIR=$M BACKUP_LOCK=$SCRATCH/bk.lock \
+		    timeout 20 backup 2>err &&
+		test "$(wc -l <err)" -eq 1 &&
+		test_grep "^guardlock: $SCRATCH/bk.lock: busy: held by pid [0-9]+ \(sh $EX/backup.sh\)" err &&
+		test_expect_code 75 env SAFEPIPE_METRICS_DIR=$M BACKUP_LOCK=$SCRATCH/bk.lock \
+		    timeout 20 backup 2>err &&
+		test "$(value "$P" "safepipe_backup_refused_total$R")" -eq $((n0 + 2)) &&
+		test "$(value "$P" "safepipe_backup_last_refused_timestamp_seconds$R")" -ge "$before"
+	}
+	r=$?
+	echo >first.fifo && wait && test "$r" -eq 0 &&
+	test ! -s first.out &&
+	test "$(value "$P" "safepipe_backup_last_exit_status$L}")" = 0 &&
+	test "$(value "$P" "safepipe_backup_refused_total$R")" -eq $((n0 + 2)) &&
+	test -z "$(find logs -name ".backup.sh.*")"
+'
+
+test_expect_success 'a lock file guardlock refuses (not busy): a failed run, recorded' '
+	rm -rf b && mkdir b && chmod 644 bk.lock &&
+	n0=$(value "$P" "safepipe_backup_refused_total$R") &&
+	test_expect_code 125 env SAFEPIPE_METRICS_DIR=$M BACKUP_LOCK=$SCRATCH/bk.lock \
+	    timeout 20 backup 2>err &&
+	test_grep "^guardlock: $SCRATCH/bk.lock: " err &&
+	test "$(value "$P" "safepipe_backup_last_exit_status$L}")" = 125 &&
+	test "$(value "$P" "safepipe_backup_refused_total$R")" = "$n0" &&
+	chmod 600 bk.lock
+'
+
+if need promtool; then
+	test_expect_success 'promtool check metrics: the file is clean' '
+		promtool check metrics <"$P" >lint 2>&1 || { cat lint; exit 1; }
+		test ! -s lint || { cat lint; exit 1; }
+	'
+else
+	test_skip 'promtool check metrics' 'promtool not installed (Debian: prometheus)'
+fi
+
+test_expect_success 'a metrics directory others may write: refused before anything runs, 2' '
+	rm -rf b && mkdir b open && chmod 1777 open &&
+	test_expect_code 2 env SAFEPIPE_METRICS_DIR=$SCRATCH/open timeout 20 backup 2>err &&
+	echo "backup.sh: $SCRATCH/open: others may write it: refusing to write metrics there" >want &&
+	test_cmp want err && test -z "$(ls -A open)" && test -z "$(ls -A b)"
+'
+
+test_expect_success 'unset, no metrics' '
+	rm -rf b && mkdir b && cp -p "$P" before.prom &&
+	timeout 60 backup && rm -rf b && mkdir b &&
+	env SAFEPIPE_METRICS_DIR= timeout 60 backup &&
+	test_cmp before.prom "$P"
+'
+
+# The system log: a logger of our own, first on PATH, records its arguments.
+mkdir logbin
+cat >logbin/logger <<EOF
+#!/bin/sh
+printf '%s|' "\$@" >>"$SCRATCH/logged"
+echo >>"$SCRATCH/logged"
+EOF
+chmod +x logbin/logger
+
+test_expect_success 'failure lines reach the system log: tag safepipe-backup, user.err' '
+	rm -rf b logged && mkdir b &&
+	test_expect_code 3 env PATH="$SCRATCH/logbin:$PATH" SAFEPIPE_SYSLOG=1 FAKE_EXIT=3 \
+	    timeout 60 backup 2>err &&
+	echo "-t|safepipe-backup|-p|user.err|--|$(cat err)|" >want &&
+	test_cmp want logged &&
+	rm -rf logged b && mkdir b && mkfifo second.fifo &&
+	{ BACKUP_LOCK=$SCRATCH/bk.lock FAKE_WAIT=$SCRATCH/second timeout 60 backup & } &&
+	wait_for second.held 30 || exit 1
+	test_expect_code 75 env PATH="$SCRATCH/logbin:$PATH" SAFEPIPE_SYSLOG=1 \
+	    BACKUP_LOCK=$SCRATCH/bk.lock timeout 20 backup 2>err
+	r=$?
+	echo >second.fifo && wait && test "$r" -eq 0 &&
+	echo "-t|safepipe-backup|-p|user.err|--|$(cat err)|" >want &&
+	test_cmp want logged &&
+	rm -rf logged b && mkdir b &&
+	test_expect_code 1 env PATH="$SCRATCH/logbin:$PATH" SAFEPIPE_SYSLOG=1 BACKUP_DIR="$SCRATCH/b" \
+	    sh "$EX/restore-drill.sh" 2>err &&
+	test_grep "^restore-drill.sh: .*: no db-\*.gz backup of root.s to drill$" err &&
+	echo "-t|safepipe-backup|-p|user.err|--|$(cat err)|" >want &&
+	test_cmp want logged &&
+	rm -f logged && rm -rf b && mkdir b &&
+	env PATH="$SCRATCH/logbin:$PATH" SAFEPIPE_SYSLOG=1 timeout 60 backup &&
+	rm -rf b && mkdir b &&
+	test_expect_code 3 env PATH="$SCRATCH/logbin:$PATH" SAFEPIPE_SYSLOG=0 FAKE_EXIT=3 \
+	    timeout 60 backup 2>err &&
+	test ! -e logged
+'
+
+test_expect_success 'restore-drill.sh: DRILL_LOCK still busy after its wait: guardlock'"'"'s line logged too' '
+	rm -f logged third.fifo && mkfifo third.fifo &&
+	{ guardlock bk.lock sh -c "touch third.held; read _ <third.fifo" & } &&
+	wait_for third.held 30 || exit 1
+	test_expect_code 75 env PATH="$SCRATCH/logbin:$PATH" SAFEPIPE_SYSLOG=1 BACKUP_DIR="$SCRATCH/b" \
+	    DRILL_LOCK=$SCRATCH/bk.lock DRILL_WAIT=0 sh "$EX/restore-drill.sh" 2>err
+	r=$?
+	echo >third.fifo && wait && test "$r" -eq 0 &&
+	test_grep "^guardlock: $SCRATCH/bk.lock: busy: " err &&
+	echo "-t|safepipe-backup|-p|user.err|--|$(cat err)|" >want &&
+	test_cmp want logged
+'
+
+# The real logger(1), onto a datagram socket of our own, as /dev/log would
+# receive it: priority user.err is <11>, and the tag precedes the line.
+if need logger python3; then
+	test_expect_success 'through the real logger(1): <11>, the tag, the line' '
+		real=$(command -v logger) &&
+		mkdir reallog && printf "#!/bin/sh\nexec \"%s\" -u \"%s\" --socket-errors=on \"\$@\"\n" \
+		    "$real" "$SCRATCH/log.sock" >reallog/logger && chmod +x reallog/logger &&
+		{ timeout 30 python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[2] + \".ready\", \"w\").close()
+open(sys.argv[2], \"wb\").write(s.recv(65536) + b\"\\n\")
+" "$SCRATCH/log.sock" "$SCRATCH/received" & } &&
+		wait_for received.ready 20 &&
+		rm -rf b && mkdir b &&
+		test_expect_code 3 env PATH="$SCRATCH/reallog:$PATH" SAFEPIPE_SYSLOG=1 FAKE_EXIT=3 \
+		    timeout 60 backup 2>err &&
+		wait &&
+		test_grep "^<11>.* safepipe-backup(\[[0-9]+\])?: backup.sh: gzsafe: .* exited with status 3" received
+	'
+else
+	test_skip 'through the real logger(1)' 'logger or python3 missing'
+fi
 
 test_done
