@@ -116,7 +116,7 @@ analyze:
 	shellcheck tests/lib.sh tests/*.t tests/fuzz/run.sh tests/crashfs/*.sh bench/*.sh tools/*.sh examples/*.sh .ci/run
 
 # The programs under valgrind memcheck for a representative subset of tests.
-valgrind: all
+valgrind: all tests/shim.so
 	sh tools/valgrind.sh
 
 # Kill, fill and race the programs many times; TORTURE=full for the long run.
