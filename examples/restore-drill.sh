@@ -84,12 +84,24 @@ else
 	    sort | tail -n 1)
 	[ -n "$archive" ] || die "$BACKUP_DIR: no $BACKUP_NAME-*.gz backup of $BACKUP_OWNER's to drill"
 fi
-# The archive and its sidecar must be plain files of the backup's owner.
-for f in "$archive" "$archive.b2"; do
-	if [ ! -f "$f" ] || [ -L "$f" ] || [ "$(stat -c %u:%h -- "$f")" != "$owner:1" ]; then
-		die "$f: not a plain file of $BACKUP_OWNER's: not drilled"
+# The archive and its sidecar must be plain files of the backup's owner,
+# with one name, that no one else may write. Each is opened once, on
+# descriptors 5 and 6, checked on the descriptor, and read only through it
+# from then on: a name swapped after the check (in a directory others may
+# write) changes nothing. <> opens without waiting on a FIFO put there.
+pin()
+{
+	# $1 name, $2 descriptor
+	eval "exec $2<>\"\$1\"" 2>/dev/null || eval "exec $2<\"\$1\"" 2>/dev/null ||
+	    die "$1: cannot open it"
+	set -- "$1" "$(stat -L -c %u:%h:%a -- "/dev/fd/$2" 2>/dev/null)" "$2"
+	if [ -L "$1" ] || [ ! -f "/dev/fd/$3" ] || [ "${2%:*}" != "$owner:1" ] ||
+	    [ $((0${2##*:} & 022)) -ne 0 ]; then
+		die "$1: not a plain file of $BACKUP_OWNER's that only they may write: not drilled"
 	fi
-done
+}
+pin "$archive" 5
+pin "$archive.b2" 6
 
 stage=
 pid=
@@ -116,11 +128,22 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 # 1. The digest written at commit time still matches: not bit rot, not a
-# truncation, not someone else's file.
-sumcheck -c --status "$archive" || die "$archive: sumcheck -c failed (status $?)"
+# truncation, not someone else's file. The sidecar's one line is gzsafe's
+# "HEX  NAME", NAME the archive's own; its length sets the digest's.
+IFS= read -r line <&6 || :
+want=${line%%  *}
+case $want in
+''|*[!0-9a-f]*) want= ;;
+esac
+if [ -z "$want" ] || [ "${line#*  }" != "${archive##*/}" ] || [ $((${#want} % 2)) -ne 0 ] ||
+    [ ${#want} -gt 128 ]; then
+	die "$archive.b2: not gzsafe's sidecar for it (HEX  NAME): not drilled"
+fi
+got=$(sumcheck -p -l $((${#want} * 4)) /dev/fd/5) || die "$archive: sumcheck failed (status $?)"
+[ "${got%%  *}" = "$want" ] || die "$archive: does not match its digest (sumcheck)"
 
 # 2. Every gzip member inflates with the right CRC and length.
-gzsafe -t "$archive" > /dev/null || die "$archive: gzsafe -t failed (status $?)"
+gzsafe -t /dev/fd/5 > /dev/null || die "$archive: gzsafe -t failed (status $?)"
 
 # 3. Unpack. A failed gunzip inside the pipe is caught through a marker.
 stage=$(mktemp -d "$DRILL_STAGING/restore-drill.XXXXXX")
@@ -130,10 +153,11 @@ case $archive in
 *.tar.gz) unpack='tar -xf - -C' ;;
 *) die "$archive: neither .xbs.gz nor .tar.gz" ;;
 esac
-{ gzip -dc "$archive" || : > "$stage/gunzip-failed"; } |
+{ gzip -dc /dev/fd/5 || : > "$stage/gunzip-failed"; } |
     $unpack "$stage/data" 2> "$stage/unpack.log" ||
     die "$archive: unpack failed: $(tail -n 1 "$stage/unpack.log")"
 [ ! -e "$stage/gunzip-failed" ] || die "$archive: gzip -dc failed"
+exec 5<&- 6<&-
 
 # 4. Apply the redo log: the copy becomes a consistent data directory.
 "$DRILL_TOOL" --prepare --target-dir="$stage/data" > "$stage/prepare.log" 2>&1 ||

@@ -83,7 +83,8 @@ test_expect_success 'under cron'"'"'s guardlock on the same lock, BACKUP_LOCK go
 '
 
 test_expect_success 'restore-drill.sh: DRILL_LOCK is taken shared even under another guardlock' '
-	rm -rf b && mkdir b && : >b/db-20260101-000000.xbs.gz && : >b/db-20260101-000000.xbs.gz.b2 &&
+	rm -rf b && mkdir b && : >b/db-20260101-000000.xbs.gz &&
+	echo "00  db-20260101-000000.xbs.gz" >b/db-20260101-000000.xbs.gz.b2 &&
 	mkdir fakebin && cat >fakebin/sumcheck <<-EOF &&
 	#!/bin/sh
 	flock -n -s "$SCRATCH/bk.lock" true && s=shared-ok || s=shared-refused
@@ -96,7 +97,31 @@ test_expect_success 'restore-drill.sh: DRILL_LOCK is taken shared even under ano
 	    BACKUP_DIR="$SCRATCH/b" DRILL_LOCK="$SCRATCH/bk.lock" \
 	    sh "$EX/restore-drill.sh" 2>err &&
 	echo "shared-ok held" >want && test_cmp want probe &&
-	test_grep "^restore-drill.sh: .*: sumcheck -c failed" err
+	test_grep "^restore-drill.sh: .*: sumcheck failed \(status 1\)$" err
+'
+
+# The drill checks the archive and its sidecar, then reads them only through
+# the descriptors it checked: a name swapped in between (here by a sumcheck
+# wrapper that runs once the checks are done) is never read. DRILL_TOOL=false
+# stops the drill after the unpack, so reaching it proves steps 1 to 3 passed
+# on the original.
+test_expect_success 'restore-drill.sh: an archive swapped after its checks is never read' '
+	rm -rf b sw fakebin && mkdir b sw fakebin &&
+	seq 1 20000 >sw/rows && tar -cf - -C sw rows | gzsafe --digest b/db-20260101-000000.tar.gz &&
+	echo forged | gzip >forged.gz && b2sum forged.gz | sed "s/forged.gz/db-20260101-000000.tar.gz/" >forged.b2 &&
+	cat >fakebin/sumcheck <<-EOF &&
+	#!/bin/sh
+	mv -f "$SCRATCH/forged.gz" "$SCRATCH/b/db-20260101-000000.tar.gz" &&
+	mv -f "$SCRATCH/forged.b2" "$SCRATCH/b/db-20260101-000000.tar.gz.b2" &&
+	touch "$SCRATCH/swapped" &&
+	exec "$BIN/sumcheck" "\$@"
+	EOF
+	chmod +x fakebin/sumcheck &&
+	test_expect_code 1 env PATH="$SCRATCH/fakebin:$PATH" BACKUP_DIR="$SCRATCH/b" DRILL_TOOL=false \
+	    DRILL_STAGING="$SCRATCH" sh "$EX/restore-drill.sh" 2>err &&
+	test -e swapped &&
+	test_grep "^restore-drill.sh: false --prepare failed" err &&
+	test "$(ls -d restore-drill.* 2>/dev/null | wc -l)" -eq 0
 '
 
 # A backup directory that another user owns and writes (the DBA's, say):
@@ -116,13 +141,13 @@ if nobody_ok; then
 	'
 	test_expect_success 'restore-drill.sh drills the newest archive of ours, never a planted one' '
 		rm -rf fakebin && mkdir fakebin &&
-		printf "#!/bin/sh\necho \"\$3\" >\"%s/drilled\"\nexit 1\n" "$SCRATCH" >fakebin/sumcheck &&
+		printf "#!/bin/sh\nreadlink -f \"\$4\" >\"%s/drilled\"\nexit 1\n" "$SCRATCH" >fakebin/sumcheck &&
 		chmod +x fakebin/sumcheck &&
 		test_expect_code 1 env PATH="$SCRATCH/fakebin:$PATH" BACKUP_DIR="$SCRATCH/b" \
 		    sh "$EX/restore-drill.sh" 2>err &&
 		echo "$SCRATCH/$(grep -v 99999999 after | tail -n 1)" >want && test_cmp want drilled &&
 		test_expect_code 1 sh "$EX/restore-drill.sh" b/db-99999999-000007.xbs.gz 2>err &&
-		test_grep "^restore-drill.sh: b/db-99999999-000007.xbs.gz: not a plain file of root.s: not drilled$" err
+		test_grep "^restore-drill.sh: b/db-99999999-000007.xbs.gz: not a plain file of root.s that only they may write: not drilled$" err
 	'
 	test_expect_success 'check-backups.sh reports the planted files as foreign, checks ours' '
 		test_expect_code 2 sh "$EX/check-backups.sh" b >out &&
