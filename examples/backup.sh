@@ -211,6 +211,16 @@ case $(stat -L -c %u:%A -- "$logdir") in
 "$me":d????-??-? | 0:d????-??-?) ;;
 *) die 2 "$logdir: others may write it: keep BACKUP_LOG where only $prog's user can write" ;;
 esac
+# Nor any directory above it: whoever may rename one swaps the whole path.
+# A sticky one of ours or root's (/tmp) lets others add names, not move ours.
+d=$(cd -P -- "$logdir" && pwd) || die 2 "$logdir: cannot resolve it"
+while [ "$d" != / ]; do
+	d=$(dirname -- "$d")
+	case $(stat -c %u:%A -- "$d") in
+	"$me":d????-??-? | 0:d????-??-? | "$me":d????????[tT] | 0:d????????[tT]) ;;
+	*) die 2 "$d: others may change it, above the log directory $logdir: keep BACKUP_LOG where only $prog's user can write" ;;
+	esac
+done
 if [ -e "$BACKUP_LOG" ] || [ -L "$BACKUP_LOG" ]; then
 	if [ ! -f "$BACKUP_LOG" ] || [ -L "$BACKUP_LOG" ] ||
 	    [ "$(stat -c %u:%h -- "$BACKUP_LOG")" != "$me:1" ]; then
@@ -274,6 +284,8 @@ set -- "$@" --backup "--stream=$BACKUP_STREAM"
 set -- "$@" $BACKUP_OPTS
 
 target=$BACKUP_DIR/$BACKUP_NAME-$(date +%Y%m%d-%H%M%S).$ext.gz
+# The names this script gives, as find(1) matches them.
+stamp='[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]'
 
 # gzsafe runs the tool with its stdout piped into the compressor and stages
 # the archive in a temporary file in $BACKUP_DIR. It commits (rename onto
@@ -304,10 +316,11 @@ sumcheck -c --status "$target" ||
 
 # Retention: keep the newest BACKUP_KEEP + 1 archives (names sort by date).
 # Only generations this script made count, and only they are removed: plain
-# files of ours with one name. Files that others planted in BACKUP_DIR
+# files of ours with one name, named exactly as it names them (a copy kept
+# by hand as db-before-upgrade.xbs.gz is never touched). Files that others planted in BACKUP_DIR
 # under the same pattern are never counted, so they can push no real
 # generation out (check-backups.sh reports them).
-find "$BACKUP_DIR" -maxdepth 1 -name "$BACKUP_NAME-*.$ext.gz" -type f -user "$me" \
+find "$BACKUP_DIR" -maxdepth 1 -name "$BACKUP_NAME-$stamp.$ext.gz" -type f -user "$me" \
     -links 1 | sort >"$BACKUP_LOG.gens"
 n=$(wc -l <"$BACKUP_LOG.gens")
 while IFS= read -r f; do

@@ -79,8 +79,9 @@ if [ $# -gt 0 ]; then
 	archive=$1
 else
 	# names carry the date: the last in sorted order is the newest of ours
-	archive=$(find "$BACKUP_DIR" -maxdepth 1 \( -name "$BACKUP_NAME-*.xbs.gz" -o \
-	    -name "$BACKUP_NAME-*.tar.gz" \) -type f -user "$owner" -links 1 |
+	stamp='[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]'
+	archive=$(find "$BACKUP_DIR" -maxdepth 1 \( -name "$BACKUP_NAME-$stamp.xbs.gz" -o \
+	    -name "$BACKUP_NAME-$stamp.tar.gz" \) -type f -user "$owner" -links 1 |
 	    sort | tail -n 1)
 	[ -n "$archive" ] || die "$BACKUP_DIR: no $BACKUP_NAME-*.gz backup of $BACKUP_OWNER's to drill"
 fi

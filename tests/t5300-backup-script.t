@@ -168,9 +168,22 @@ if nobody_ok; then
 		test_expect_code 2 timeout 60 env BACKUP_LOG="$SCRATCH/logs/f.log" backup 2>err &&
 		test_grep "f.log: not a plain file of ours" err && test_cmp keep victim
 	'
+	test_expect_success 'a private log directory inside one others may change: refused' '
+		mkdir -p openlog/logs && chown nobody openlog && chmod 700 openlog/logs &&
+		test_expect_code 2 timeout 60 env BACKUP_LOG="$SCRATCH/openlog/logs/db.log" backup 2>err &&
+		test_grep "^backup.sh: $SCRATCH/openlog: others may change it, above the log directory $SCRATCH/openlog/logs: " err &&
+		test ! -e openlog/logs/db.log
+	'
 else
 	test_skip 'a backup directory others write' 'needs root, user nobody and setpriv'
 fi
+
+test_expect_success 'retention removes only names it gives: a copy kept by hand stays' '
+	rm -rf b && mkdir b && echo kept | gzip >b/db-before-upgrade.xbs.gz &&
+	for i in 1 2 3; do timeout 60 env BACKUP_KEEP=0 backup || exit 1; sleep 1; done &&
+	test "$(ls b/db-2*.xbs.gz | wc -l)" -eq 1 &&
+	echo kept >want && gzip -dc b/db-before-upgrade.xbs.gz | cmp - want
+'
 
 test_expect_success 'check-backups.sh removes an old temporary whose writer is gone, and says so' '
 	rm -rf c && mkdir c && (cd c && seq 1000 | gzsafe --digest a.gz) &&
