@@ -22,9 +22,11 @@ WERROR =
 SAN_1 = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SANFLAGS = $(SAN_$(SANITIZE))
 
-PKG_CFLAGS = `$(PKG_CONFIG) --cflags zlib libb2`
+PKG_CFLAGS = `$(PKG_CONFIG) --cflags zlib libb2 libdeflate`
 ZLIB_LIBS = `$(PKG_CONFIG) --libs zlib`
 B2_LIBS = `$(PKG_CONFIG) --libs libb2`
+# libdeflate is gzsafe's deflate, and only that (see join.h).
+DEFLATE_LIBS = `$(PKG_CONFIG) --libs libdeflate`
 
 # B2REF=0: build as against a libb2 without its portable functions (a
 # build without --enable-fat, any non-x86 port); see digest.c.
@@ -37,12 +39,12 @@ SP_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 # One program per top-level source: lock.c, filter.c, verify.c.
 PROG = guardlock gzsafe sumcheck
 MAN = man/guardlock.1 man/gzsafe.1 man/sumcheck.1
-HDR = util.h proc.h locks.h record.h atomic.h gzpool.h digest.h sidecar.h gzcheck.h
+HDR = util.h proc.h locks.h record.h atomic.h gzpool.h join.h digest.h sidecar.h gzcheck.h
 
 GUARDLOCK_OBJ = lock.o record.o locks.o proc.o util.o
-GZSAFE_OBJ = filter.o gzpool.o gzcheck.o proc.o util.o atomic.o locks.o digest.o sidecar.o
+GZSAFE_OBJ = filter.o gzpool.o join.o gzcheck.o proc.o util.o atomic.o locks.o digest.o sidecar.o
 SUMCHECK_OBJ = verify.o proc.o util.o atomic.o locks.o digest.o sidecar.o
-OBJ = lock.o filter.o verify.o gzpool.o gzcheck.o record.o locks.o proc.o util.o atomic.o digest.o sidecar.o
+OBJ = lock.o filter.o verify.o gzpool.o join.o gzcheck.o record.o locks.o proc.o util.o atomic.o digest.o sidecar.o
 
 all: $(PROG)
 
@@ -50,7 +52,7 @@ guardlock: $(GUARDLOCK_OBJ)
 	$(CC) -o $@ $(GUARDLOCK_OBJ) $(SP_LDFLAGS)
 
 gzsafe: $(GZSAFE_OBJ)
-	$(CC) -o $@ $(GZSAFE_OBJ) $(SP_LDFLAGS) $(ZLIB_LIBS) $(B2_LIBS)
+	$(CC) -o $@ $(GZSAFE_OBJ) $(SP_LDFLAGS) $(DEFLATE_LIBS) $(ZLIB_LIBS) $(B2_LIBS)
 
 sumcheck: $(SUMCHECK_OBJ)
 	$(CC) -o $@ $(SUMCHECK_OBJ) $(SP_LDFLAGS) $(B2_LIBS)

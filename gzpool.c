@@ -7,19 +7,20 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "digest.h"
 #include "gzcheck.h"
 #include "gzpool.h"
+#include "join.h"
 #include "util.h"
 
-#define DICT (32 * 1024)	/* deflate's window: what a block may refer back to */
 #define VSTRIDE (8 << 20)	/* --verify flushes and rereads in stretches this long */
 
 /* The fixed gzip header (RFC 1952): no name, no time, OS unknown. */
 enum { ID1 = 0x1f, ID2 = 0x8b, CM_DEFLATE = 8, OS_UNIX = 3 };
-enum { XFL_BEST = 2, XFL_FAST = 4 };	/* XFL, as gzip sets it for -9 and -1 */
+enum { XFL_BEST = 2, XFL_FAST = 4 };	/* XFL: gzip's for -9 and -1 */
 #define HEADER_SIZE 10
 #define TRAILER_SIZE 8
 
@@ -29,15 +30,14 @@ struct block {
 	int state;		/* FREE -> FILLED (reader) -> BUSY -> DONE (a worker) -> FREE (writer) */
 	uint64_t seq;
 	int last;		/* the empty final block that ends the stream */
-	unsigned char *in, *dict, *out;
-	size_t inlen, dictlen, outlen, outcap;
+	unsigned char *in, *out;
+	size_t inlen, outlen, outcap;
 	uLong crc;		/* CRC-32 of in */
 };
 
 /*
  * Who owns what:
  * - lock guards the blocks' states and the fields under "shared";
- * - the reader (gzpool_feed's caller) alone has tail;
  * - the writer alone has the fields under "writer", which the caller
  *   reads once the writer has been joined;
  * - vlock guards written and wdone, which the writer sets and the
@@ -62,10 +62,6 @@ struct gzpool {
 	int err;		/* errno of the first failure */
 	const char *errwhat;	/* what failed */
 
-	/* the reader's */
-	unsigned char *tail;	/* the last DICT bytes of input */
-	size_t taillen;
-
 	/* the writer's */
 	uLong crc;
 	uint64_t in, out;
@@ -81,18 +77,19 @@ struct gzpool {
 	int vr;			/* gzcheck's verdict */
 	struct gzcheck vg;
 
-	/* the threads, the caller's; each worker's deflate state is had before it starts */
+	/* the threads, the caller's; each worker's engine is had before it starts */
 	pthread_t *workers, writer, verifier;
-	z_stream *zs;
-	struct workerarg *wargs;
-	int nworkers, nzs, haswriter, hasverifier;
+	struct engine *engines;
+	int nworkers, nengines, haswriter, hasverifier;
 	int vready;		/* under vlock: the verifier has all it needs (1), or failed (-1) */
 	pthread_cond_t vreadycv;
 };
 
-struct workerarg {
+/* What one worker owns: its compressor, and the joiner that proves its blocks. */
+struct engine {
 	struct gzpool *p;
-	z_stream *z;
+	struct libdeflate_compressor *c;
+	struct joiner j;
 };
 
 void
@@ -122,37 +119,28 @@ stop(struct gzpool *p, int err, const char *what)
 }
 
 /*
- * Deflate one block into b->out. A sync flush ends each block on a byte
- * boundary, so that blocks compressed apart can simply be laid end to end.
- * b->out holds compressBound(block) and more, which a block, its sync
- * flush and the final block's end never exceed.
+ * Deflate one block into b->out with libdeflate, which makes a whole raw
+ * stream of it; then join it (join.h): inflated back to prove it, and,
+ * unless it is the last, made to end on a byte boundary and not final, so
+ * that blocks compressed apart lay end to end as one stream. b->out holds
+ * libdeflate's bound for a block and JOIN_PAD more.
  */
 static int
-deflateblock(z_stream *z, struct block *b)
+deflateblock(struct engine *e, struct block *b)
 {
-	int r;
-
-	if (deflateReset(z) != Z_OK)
+	b->outlen = libdeflate_deflate_compress(e->c, b->in, b->inlen, b->out,
+	    b->outcap - JOIN_PAD);
+	if (!b->outlen || joiner_join(&e->j, b->in, b->inlen, b->out, &b->outlen, b->last) < 0)
 		return -1;
-	if (b->dictlen && deflateSetDictionary(z, b->dict, b->dictlen) != Z_OK)
-		return -1;
-	z->next_in = b->in;
-	z->avail_in = b->inlen;
-	z->next_out = b->out;
-	z->avail_out = b->outcap;
-	r = deflate(z, b->last ? Z_FINISH : Z_SYNC_FLUSH);
-	b->outlen = b->outcap - z->avail_out;
-	if (b->last ? r != Z_STREAM_END : r != Z_OK || z->avail_in || !z->avail_out)
-		return -1;
-	b->crc = crc32(crc32(0, NULL, 0), b->in, b->inlen);
+	b->crc = libdeflate_crc32(0, b->in, b->inlen);
 	return 0;
 }
 
 static void *
 worker(void *arg)
 {
-	struct workerarg *w = arg;
-	struct gzpool *p = w->p;
+	struct engine *e = arg;
+	struct gzpool *p = e->p;
 	struct block *b;
 	int i;
 
@@ -171,7 +159,7 @@ worker(void *arg)
 		}
 		b->state = BUSY;
 		pthread_mutex_unlock(&p->lock);
-		if (deflateblock(w->z, b) < 0) {
+		if (deflateblock(e, b) < 0) {
 			stop(p, EIO, "deflate");
 			pthread_mutex_lock(&p->lock);
 			break;
@@ -291,7 +279,7 @@ writer(void *arg)
 	struct block *b;
 	int i, last = 0;
 
-	hdr[8] = p->o.level == 9 ? XFL_BEST : p->o.level == 1 ? XFL_FAST : 0;
+	hdr[8] = p->o.level >= 9 ? XFL_BEST : p->o.level <= 1 ? XFL_FAST : 0;
 	if (emit(p, hdr, sizeof(hdr)) < 0) {
 		stop(p, errno, "write");
 		return NULL;
@@ -346,19 +334,19 @@ quiesce(struct gzpool *p)
 		pthread_join(p->verifier, NULL);
 	}
 	p->haswriter = p->nworkers = p->hasverifier = 0;
-	for (i = 0; i < p->nzs; i++)
-		deflateEnd(&p->zs[i]);
-	free(p->zs);
-	p->zs = NULL;
-	p->nzs = 0;
+	for (i = 0; i < p->nengines; i++) {
+		libdeflate_free_compressor(p->engines[i].c);
+		joiner_end(&p->engines[i].j);
+	}
+	free(p->engines);
+	p->engines = NULL;
+	p->nengines = 0;
 	free(p->arena);
 	p->arena = NULL;
 	free(p->blocks);
 	free(p->workers);
-	free(p->tail);
 	p->blocks = NULL;
 	p->workers = NULL;
-	p->tail = NULL;
 	p->nblocks = 0;
 }
 
@@ -375,7 +363,6 @@ gzpool_free(struct gzpool *p)
 	pthread_mutex_destroy(&p->vlock);
 	pthread_cond_destroy(&p->vmore);
 	pthread_cond_destroy(&p->vreadycv);
-	free(p->wargs);
 	free(p);
 }
 
@@ -407,41 +394,40 @@ gzpool_start(int fd, const struct gzpool_opts *o, char *why, size_t whysize)
 	/* Two blocks per thread in flight keep every worker busy, and bound memory. */
 	p->nblocks = 2 * o->threads + 2;
 	if (!(p->blocks = calloc(p->nblocks, sizeof(*p->blocks))) ||
-	    !(p->workers = calloc(o->threads, sizeof(*p->workers))) ||
-	    !(p->tail = malloc(DICT))) {
+	    !(p->workers = calloc(o->threads, sizeof(*p->workers)))) {
 		p->nblocks = p->blocks ? p->nblocks : 0;
 		e = errno;
 		goto nomem;
 	}
-	/* One allocation holds every block's input, dictionary and output. */
-	outcap = compressBound(o->block) + 64;
-	per = o->block + DICT + outcap;
+	/* One allocation holds every block's input and output. */
+	outcap = libdeflate_deflate_compress_bound(NULL, o->block) + JOIN_PAD;
+	per = o->block + outcap;
 	if (!(p->arena = malloc((size_t)p->nblocks * per))) {
 		e = errno;
 		goto nomem;
 	}
 	for (i = 0; i < p->nblocks; i++) {
 		p->blocks[i].in = p->arena + (size_t)i * per;
-		p->blocks[i].dict = p->blocks[i].in + o->block;
-		p->blocks[i].out = p->blocks[i].dict + DICT;
+		p->blocks[i].out = p->blocks[i].in + o->block;
 		p->blocks[i].outcap = outcap;
 	}
-	if (!(p->zs = calloc(o->threads, sizeof(*p->zs))) ||
-	    !(p->wargs = calloc(o->threads, sizeof(*p->wargs)))) {
+	if (!(p->engines = calloc(o->threads, sizeof(*p->engines)))) {
 		e = errno;
 		goto nomem;
 	}
-	for (; p->nzs < o->threads; p->nzs++)
-		if (deflateInit2(&p->zs[p->nzs], o->level, Z_DEFLATED, -15, 8,
-		    Z_DEFAULT_STRATEGY) != Z_OK) {
+	for (; p->nengines < o->threads; p->nengines++) {
+		struct engine *en = &p->engines[p->nengines];
+
+		en->p = p;
+		if (!(en->c = libdeflate_alloc_compressor(o->level)) || joiner_init(&en->j) < 0) {
 			e = ENOMEM;
+			p->nengines++;	/* what it has is freed with the rest */
 			goto nomem;
 		}
+	}
 	/* pthread functions return their error; errno is not theirs. */
 	for (i = 0; i < o->threads; i++, p->nworkers++) {
-		p->wargs[i].p = p;
-		p->wargs[i].z = &p->zs[i];
-		if ((e = pthread_create(&p->workers[i], NULL, worker, &p->wargs[i])) != 0)
+		if ((e = pthread_create(&p->workers[i], NULL, worker, &p->engines[i])) != 0)
 			goto nothread;
 	}
 	if ((e = pthread_create(&p->writer, NULL, writer, p)) != 0)
@@ -493,23 +479,10 @@ nextfree(struct gzpool *p)
 	return b;
 }
 
-/* Hand b to the workers, with the 32 KiB before it as its dictionary. */
+/* Hand b to the workers. */
 static void
 submit(struct gzpool *p, struct block *b)
 {
-	size_t n = b->inlen, keep;
-
-	memcpy(b->dict, p->tail, p->taillen);
-	b->dictlen = p->taillen;
-	if (n >= DICT) {
-		memcpy(p->tail, b->in + n - DICT, DICT);
-		p->taillen = DICT;
-	} else if (n > 0) {
-		keep = p->taillen + n > DICT ? DICT - n : p->taillen;
-		memmove(p->tail, p->tail + p->taillen - keep, keep);
-		memcpy(p->tail + keep, b->in, n);
-		p->taillen = keep + n;
-	}
 	pthread_mutex_lock(&p->lock);
 	b->state = FILLED;
 	pthread_cond_broadcast(&p->filled);

@@ -1,11 +1,16 @@
 /*
  * gzpool.h: a stream deflated in parallel into one ordinary gzip member.
  *
- * The stream is cut into blocks that worker threads deflate, each primed
- * with the 32 KiB before it, so that the joined blocks are one gzip member
- * whose bytes do not depend on the thread count. A writer thread puts the
- * blocks out in order, hashing what it writes (--digest); a verifier
- * thread may read the file back beside it (--verify).
+ * The stream is cut into blocks that worker threads deflate apart with
+ * libdeflate and join (join.h), so that the blocks laid end to end are one
+ * gzip member whose bytes do not depend on the thread count. A writer
+ * thread puts the blocks out in order, hashing what it writes (--digest);
+ * a verifier thread may read the file back beside it (--verify).
+ *
+ * Memory: 2 * threads + 2 blocks in flight, each holding its input and
+ * libdeflate's bound for its output (a little over twice the block size),
+ * and per thread a compressor (libdeflate's; the most for -10 to -12) and
+ * an inflater with 64 KiB of scratch; --verify adds gzcheck's inflater.
  */
 #ifndef SAFEPIPE_GZPOOL_H
 #define SAFEPIPE_GZPOOL_H
@@ -14,7 +19,7 @@
 #include <stdint.h>
 
 struct gzpool_opts {
-	int level;		/* 1..9 */
+	int level;		/* 0 (stored) .. 12, libdeflate's */
 	int threads;		/* workers */
 	size_t block;		/* bytes a block */
 	int digest;		/* BLAKE2b-512 of the bytes written */

@@ -4,8 +4,8 @@
 # --test: also what the test suite, the linter and the benchmarks use.
 set -eu
 
-build="make gcc libc6-dev pkg-config zlib1g-dev libb2-dev gzip tar coreutils util-linux python3"
-test="perl pigz mandoc time procps psmisc acl attr mariadb-server mariadb-backup mariadb-client shellcheck cppcheck clang valgrind fuse3 libfuse3-dev prometheus prometheus-node-exporter curl systemd"
+build="make gcc libc6-dev pkg-config zlib1g-dev libb2-dev libdeflate-dev gzip tar coreutils util-linux python3"
+test="perl pigz libdeflate-tools isal zstd mandoc time procps psmisc acl attr mariadb-server mariadb-backup mariadb-client shellcheck cppcheck clang valgrind fuse3 libfuse3-dev prometheus prometheus-node-exporter curl systemd"
 
 want=$build
 [ "${1:-}" = --test ] && want="$want $test"
