@@ -84,7 +84,7 @@ test_expect_success 'random input: the output stays within the stored bound, at 
 	done
 '
 
-test_expect_success 'zeros: 64 MiB shrink near deflate'"'"'s limit (1032 to 1)' '
+test_expect_success 'zeros: 64 MiB shrink near the format limit (1032 to 1)' '
 	head -c 67108864 /dev/zero >zero &&
 	gzsafe -p 2 zero.gz <zero && roundtrip zero && one_member zero &&
 	test "$(wc -c <zero.gz)" -lt $((67108864 / 950)) &&

@@ -57,6 +57,7 @@ for name; do
 	case $name in
 	numbers)    src="$top/util.c" libs= ;;
 	gzcheck)    src="$top/gzcheck.c $top/util.c" libs=-lz ;;
+	join)       src="$top/join.c" libs="-lz $(pkg-config --libs libdeflate)" ;;
 	sidecar)    src="$top/sidecar.c $top/digest.c $top/util.c" libs=$b2 ;;
 	lockrecord) src="$top/record.c $top/locks.c $top/proc.c $top/util.c" libs= ;;
 	*)          src="$top/util.c" libs= ;;
