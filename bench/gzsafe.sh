@@ -1,13 +1,17 @@
 #!/bin/sh
-# bench/gzsafe.sh: gzsafe against gzip(1) and pigz(1) in the same run on this
-# machine, on the same 256 MiB of database-like input (text rows, numbers,
-# runs of zeros and incompressible blobs; a 32 MiB seeded sample repeated,
-# which deflate, with its 32 KiB window, cannot tell from fresh data).
+# bench/gzsafe.sh: gzsafe against gzip(1), pigz(1) and what a user might pick
+# instead, in the same run on this machine, on the same input: a real
+# mariabackup stream of at least 256 MiB (bench/dbstream.sh), or, where the
+# MariaDB tools are missing, 256 MiB of synthetic database-like data (the
+# table says which).
 #
-#   gzsafe -p 1  vs  gzip -6             one core each
-#   gzsafe -p 2  vs  pigz -6 -p 2 -b 128 both cores, same block size
+#   gzsafe -p 1     vs  gzip -6              one compressing thread each
+#   gzsafe -p 2     vs  pigz -6 -p 2         both cores; also -1 and -0
 #   the price of --digest, of the default fsync, of --verify
-#   gzsafe -t    vs  gzip -t, pigz -t
+#   block sizes: speed, size and memory, for the default's choice
+#   libdeflate-gzip, zstd, igzip: context, not goals
+#   gzsafe -t       vs  gzip -t, pigz -t, and zlib's inflate alone
+#   the goals of issue 15, computed from the rows above
 #
 # Input and output live under TMPDIR; the input stays in the page cache.
 # Rounds alternate the tools, best of three kept, so that a burst of other
@@ -23,9 +27,15 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/safepipe-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 MiB=1048576
-size=$((256 * MiB))
 
-python3 - $((32 * MiB)) >"$work/sample" <<'PY'
+if sh "$top/bench/dbstream.sh" "$work/db" 256 2>"$work/db.err"; then
+	mv "$work/db/in" "$work/in"
+	rm -rf "$work/db"
+	what="a real \`mariabackup --stream=xbstream\` of a MariaDB shop database (bench/dbstream.sh)"
+else
+	echo "bench/gzsafe.sh: $(tail -1 "$work/db.err"); synthetic data instead" >&2
+	rm -rf "$work/db"
+	python3 - $((32 * MiB)) >"$work/sample" <<'PY'
 import random, sys
 n = int(sys.argv[1])
 r = random.Random(20261125)
@@ -49,9 +59,12 @@ while left > 0:
     out.write(chunk)
     left -= len(chunk)
 PY
-i=0
-while [ $i -lt 8 ]; do cat "$work/sample"; i=$((i + 1)); done >"$work/in"
-rm -f "$work/sample"
+	i=0
+	while [ $i -lt 8 ]; do cat "$work/sample"; i=$((i + 1)); done >"$work/in"
+	rm -f "$work/sample"
+	what="synthetic database-like data (MariaDB tools missing: text rows, zeros, random blobs)"
+fi
+size=$(wc -c <"$work/in")
 
 now() { date +%s%N; }
 
@@ -97,15 +110,44 @@ check()
 for _round in 1 2 3; do
 	run gzip out.gz gzip -6 -c && check gzip
 	run g1 /dev/null "$gs" -p 1 --no-sync out.gz && check "gzsafe -p 1"
-	run pigz out.gz pigz -6 -p 2 -b 128 -c && check pigz
+	run pigz out.gz pigz -6 -p 2 -c && check pigz
 	run g2 /dev/null "$gs" -p 2 --no-sync out.gz && check "gzsafe -p 2"
+	run g2l1 /dev/null "$gs" -1 -p 2 --no-sync out.gz && check "gzsafe -1"
+	run g2l0 /dev/null "$gs" -0 -p 2 --no-sync out.gz && check "gzsafe -0"
 	run g2d /dev/null "$gs" -p 2 --no-sync --digest out.gz && check "gzsafe --digest"
 	run g2s /dev/null "$gs" -p 2 --digest out.gz && check "gzsafe --digest (fsync)"
 	run g2v /dev/null "$gs" -p 2 --digest --verify out.gz && check "gzsafe --verify"
+	run g2l12 /dev/null "$gs" -12 -p 2 --no-sync out.gz && check "gzsafe -12"
+	for b in 256 512 1024 2048 4096; do
+		run "gb$b" /dev/null "$gs" -p 2 -b $b --no-sync out.gz && check "gzsafe -b $b"
+	done
+	if command -v libdeflate-gzip >/dev/null; then
+		run ldg out.gz libdeflate-gzip -6 -c && check libdeflate-gzip
+	fi
+	if command -v zstd >/dev/null; then
+		run zstd out.gz zstd -q -3 -T2 -c
+		zstd -dc "$work/out.gz" | cmp -s - "$work/in" || { echo "bench/gzsafe.sh: zstd did not round-trip" >&2; exit 1; }
+	fi
+	if command -v igzip >/dev/null; then
+		run igzip out.gz igzip -3 -T 2 -c && check igzip
+	fi
 done
 
-# The -t rows read one archive: pigz's, since it is the reference.
-pigz -6 -p 2 -b 128 -c <"$work/in" >"$work/test.gz"
+# The -t rows read one archive: pigz's, since it is the reference. Beside
+# them, zlib's inflate and CRC alone (python3's zlib, the same library),
+# which is where gzsafe -t spends its time.
+pigz -6 -p 2 -c <"$work/in" >"$work/test.gz"
+cat >"$work/inflate.py" <<'PY'
+import sys, zlib
+d, f = zlib.decompressobj(31), open(sys.argv[1], "rb")
+while True:
+    c = f.read(1 << 18)
+    if not c:
+        break
+    while c:
+        d.decompress(c, 1 << 18)
+        c = d.unconsumed_tail
+PY
 ttest()
 {
 	_name=$1
@@ -120,34 +162,110 @@ for _round in 1 2 3; do
 	ttest tg gzip -t
 	ttest tp pigz -t
 	ttest ts "$gs" -t
+	ttest tz python3 "$work/inflate.py"
 done
+
+# field NAME N: field N of NAME's best run (1 ns, 2 RSS KiB, 3 bytes).
+field()
+{
+	cut -d' ' -f"$2" "$work/$1.best"
+}
+pigzsize=$(field pigz 3)
 
 # row LABEL NAME PEER PEERLABEL
 row()
 {
-	awk -v label="$1" -v peerlabel="$4" -v bytes="$size" \
+	[ -f "$work/$2.best" ] || return 0
+	awk -v label="$1" -v peerlabel="$4" -v bytes="$size" -v ref="$pigzsize" \
 	    -v me="$(cat "$work/$2.best")" -v peer="$(cat "$work/$3.best")" \
 	    -v cpu="$(cat "$work/$2.cpu" 2>/dev/null || echo -)" 'BEGIN {
 		split(me, m, " "); split(peer, p, " ")
 		sz = m[3] == "-" ? "-" : sprintf("%d", m[3])
-		printf "| %s | %.0f | %.2fx %s | %s | %s | %s |\n", label,
-		    bytes / (m[1] / 1e9) / 1e6, p[1] / m[1], peerlabel, cpu, sz, m[2]
+		rel = m[3] == "-" ? "-" : sprintf("%+.2f%%", 100 * (m[3] / ref - 1))
+		printf "| %s | %.0f | %.2fx %s | %s | %s | %s | %s |\n", label,
+		    bytes / (m[1] / 1e9) / 1e6, p[1] / m[1], peerlabel, cpu, sz, rel, m[2]
 	}'
 }
 
-echo
-echo "## gzsafe: vs \`gzip\` and \`pigz\` (256 MiB database-like input, best of 3)"
-echo
-echo "| run | MB/s in | speed vs peer | CPU s | output bytes | peak RSS (KiB) |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+tablehead()
+{
+	echo
+	echo "$1"
+	echo
+	echo "| run | MB/s in | speed vs peer | CPU s | output bytes | size vs pigz -6 | peak RSS (KiB) |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+}
+
+tablehead "## gzsafe: vs \`gzip\` and \`pigz\` ($((size / MiB)) MiB of $what, best of 3)"
 row "gzip -6" gzip gzip "gzip"
 row "gzsafe -p 1 --no-sync" g1 gzip "gzip"
-row "pigz -6 -p 2 -b 128" pigz pigz "pigz"
+row "pigz -6 -p 2" pigz pigz "pigz"
 row "gzsafe -p 2 --no-sync" g2 pigz "pigz"
+row "gzsafe -1 -p 2 --no-sync" g2l1 pigz "pigz"
+row "gzsafe -0 -p 2 --no-sync (stores)" g2l0 pigz "pigz"
+row "gzsafe -12 -p 2 --no-sync" g2l12 pigz "pigz"
 row "gzsafe -p 2 --no-sync --digest" g2d pigz "pigz"
 row "gzsafe -p 2 --digest (fsync)" g2s pigz "pigz"
 row "gzsafe -p 2 --digest --verify" g2v pigz "pigz"
-row "gzip -t" tg tg "gzip -t"
-row "pigz -t" tp tg "gzip -t"
-row "gzsafe -t" ts tg "gzip -t"
-row "gzsafe -t" ts tp "pigz -t"
+
+tablehead "## gzsafe's block size (-b KiB, -p 2, --no-sync; the default is $(sed -n 's/^#define BLOCK_DEFAULT (\([0-9]*\) \* 1024)$/\1/p' "$top/filter.c"))"
+for b in 256 512 1024 2048 4096; do
+	row "gzsafe -b $b" "gb$b" pigz "pigz"
+done
+
+tablehead "## What a user might pick instead (context, not goals)"
+row "pigz -6 -p 2" pigz pigz "pigz"
+row "libdeflate-gzip -6 (one thread)" ldg pigz "pigz"
+row "igzip -3 -T 2" igzip pigz "pigz"
+row "zstd -3 -T2 (not gzip)" zstd pigz "pigz"
+
+echo
+echo "## Testing: \`gzsafe -t\` vs \`gzip -t\` and \`pigz -t\` (pigz's archive of the input, best of 3)"
+echo
+echo "| run | MB/s out | vs gzip -t | peak RSS (KiB) |"
+echo "| --- | ---: | ---: | ---: |"
+for r in "gzip -t:tg" "pigz -t:tp" "gzsafe -t:ts" "zlib inflate + CRC alone (python3):tz"; do
+	awk -v label="${r%:*}" -v bytes="$size" -v me="$(cat "$work/${r##*:}.best")" \
+	    -v peer="$(cat "$work/tg.best")" 'BEGIN {
+		split(me, m, " "); split(peer, p, " ")
+		printf "| %s | %.0f | %.2fx | %s |\n", label, bytes / (m[1] / 1e9) / 1e6, p[1] / m[1], m[2]
+	}'
+done
+echo
+echo "gzsafe -t inflates with zlib, as gzip and pigz do, and checks the CRC and"
+echo "length; the last row is that work alone, without the checks gzsafe adds."
+
+# The goals: each a measured figure against its bound, met or missed.
+goal()
+{
+	awk -v what="$1" -v got="$2" -v op="$3" -v bound="$4" -v unit="$5" 'BEGIN {
+		ok = op == ">=" ? got >= bound : got <= bound
+		printf "| %s | %.2f%s | %s %s%s | %s |\n", what, got, unit, op, bound, unit, ok ? "met" : "**missed**"
+	}'
+}
+ratio()	# peer's best time over ours
+{
+	awk -v a="$(field "$1" 1)" -v b="$(field "$2" 1)" 'BEGIN { printf "%.4f", a / b }'
+}
+over()	# NAME's size over pigz -6's, in percent
+{
+	awk -v a="$(field "$1" 3)" -v b="$pigzsize" 'BEGIN { printf "%.4f", 100 * (a / b - 1) }'
+}
+echo
+echo "## Goals (issue 15), from the rows above"
+echo
+echo "| goal | measured | bound | |"
+echo "| --- | ---: | ---: | --- |"
+goal "gzsafe -p 2 speed vs pigz -6 -p 2" "$(ratio pigz g2)" ">=" 2.0 x
+goal "gzsafe -p 2 size over pigz -6" "$(over g2)" "<=" 1.0 %
+goal "gzsafe -1 -p 2 speed vs pigz -6 -p 2" "$(ratio pigz g2l1)" ">=" 3.5 x
+goal "gzsafe -1 -p 2 size over pigz -6" "$(over g2l1)" "<=" 2.5 %
+goal "gzsafe -p 1 speed vs gzip -6" "$(ratio gzip g1)" ">=" 2.2 x
+goal "--digest: CPU time added" "$(awk -v a="$(cat "$work/g2d.cpu")" -v b="$(cat "$work/g2.cpu")" 'BEGIN { printf "%.4f", 100 * (a / b - 1) }')" "<=" 3 %
+goal "--verify: wall time added to --digest (fsync)" "$(awk -v a="$(field g2v 1)" -v b="$(field g2s 1)" 'BEGIN { printf "%.4f", 100 * (a / b - 1) }')" "<=" 20 %
+peak=0
+for n in g2 g2l1 g2l0 g2l12 g2d g2s g2v; do
+	r=$(field $n 2)
+	[ "$r" -gt "$peak" ] && peak=$r
+done
+goal "peak RSS at -p 2, any level, default block" "$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" "<=" 32 " MiB"

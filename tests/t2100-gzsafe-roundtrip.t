@@ -105,8 +105,7 @@ test_expect_success 'header: no name, MTIME 0, one member' '
 test_expect_success '-p 1, 2, 3 and 5 give identical bytes, at several sizes, levels and blocks' '
 	for n in 1 100000 3000001; do
 		gen_data $n $n >p$n &&
-		for a in
- "-b 32" "-1 -b 96" "-b 1024" "-9 -b 2048" "-0 -b 64"; do
+		for a in "-b 32" "-1 -b 96" "-b 1024" "-9 -b 2048" "-0 -b 64"; do
 			gzsafe $a -p 1 p1.gz <p$n && gzsafe $a -p 2 p2.gz <p$n &&
 			gzsafe $a -p 3 p3.gz <p$n && gzsafe $a -p 5 p5.gz <p$n &&
 			cmp p1.gz p2.gz && cmp p1.gz p3.gz && cmp p1.gz p5.gz || exit 1
