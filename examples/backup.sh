@@ -26,7 +26,9 @@
 # that off) and a non-zero exit: the producer's own status when it failed,
 # 75 when another run holds the lock. With SAFEPIPE_METRICS_DIR set, every
 # run, and every start refused, is recorded there for node_exporter's
-# textfile collector (doc/monitoring.md).
+# textfile collector (doc/monitoring.md); a metrics directory that is missing
+# or refused costs one line on stderr and in the system log, never the
+# backup, and the exit status stays the backup's own.
 set -eu
 
 BACKUP_DIR=${BACKUP_DIR:-/backups}
@@ -79,18 +81,12 @@ die()
 
 me=$(id -u)
 
-# The metrics directory is written as root by cron: nobody else may write
-# it, or a name planted there could turn our writes elsewhere; node_exporter
-# only reads it. Checked first, so that any failure after it is recorded.
-if [ -n "$SAFEPIPE_METRICS_DIR" ]; then
-	case $(stat -L -c %u:%A -- "$SAFEPIPE_METRICS_DIR" 2>/dev/null) in
-	"$me":d????-??-? | 0:d????-??-?) ;;
-	'') die 2 "$SAFEPIPE_METRICS_DIR: no such directory (SAFEPIPE_METRICS_DIR)" ;;
-	*) die 2 "$SAFEPIPE_METRICS_DIR: others may write it: refusing to write metrics there" ;;
-	esac
-fi
+# The metrics file: the backup's directory and name made a file name ('/'
+# and anything outside A-Za-z0-9._- become '_'), which is not one to one
+# (/srv/db and /srv_db), so a short hash of the exact pair follows.
 prom=safepipe-backup-$(printf '%s/%s' "$BACKUP_DIR" "$BACKUP_NAME" |
-    sed -e 's|^/*||' | tr -c 'A-Za-z0-9._-' _).prom
+    sed -e 's|^/*||' | tr -c 'A-Za-z0-9._-' _)-$(printf '%s\0%s' "$BACKUP_DIR" "$BACKUP_NAME" |
+    b2sum -l 32 | cut -c 1-8).prom
 
 # A label value in the text format: backslash, double quote and newline
 # escaped.
@@ -137,42 +133,83 @@ metrics_load()
 	v_last_start_timestamp_seconds='' v_last_end_timestamp_seconds=''
 	v_last_exit_status='' v_last_input_bytes='' v_last_output_bytes=''
 	v_last_success_timestamp_seconds=0 v_refused_total=0 v_last_refused_timestamp_seconds=0
-	f=$SAFEPIPE_METRICS_DIR/$prom
-	if [ -f "$f" ] && [ ! -L "$f" ]; then
+	if [ -f "$prom" ] && [ ! -L "$prom" ]; then
 		eval "$(awk '$1 ~ /^safepipe_backup_[a-z_]+(\{|$)/ && $NF ~ /^[0-9]+$/ {
 			n = $1; sub(/\{.*/, "", n); sub(/^safepipe_backup_/, "", n)
 			if (!(n in seen)) print "v_" n "=" $NF; seen[n]
-		}' "$f")"
+		}' "$prom")"
 	fi
 }
 
 # Atomic: a temporary beside the target (node_exporter reads *.prom only),
 # flushed, made readable, renamed over the target (which replaces a link
 # rather than following it), the directory flushed. A scrape sees the old
-# file or the new one, never half of one.
+# file or the new one, never half of one. In the metrics directory, which
+# is the current one (metrics_here).
 metrics_write()
 {
-	t=$(mktemp "$SAFEPIPE_METRICS_DIR/.$prom.XXXXXX") || return 1
-	if metrics_text >"$t" && chmod 644 "$t" && sync -- "$t" &&
-	    mv -fT -- "$t" "$SAFEPIPE_METRICS_DIR/$prom"; then
-		sync -- "$SAFEPIPE_METRICS_DIR"
+	t=$(mktemp ".$prom.XXXXXX") || return 1
+	if metrics_text >"$t" && chmod 644 "$t" && sync -- "$t" && mv -fT -- "$t" "$prom"; then
+		sync -- .
 		return
 	fi
 	rm -f -- "$t"
 	return 1
 }
 
-# metrics 'v_NAME=VALUE ...': read, change, write, under a lock on a file
-# beside it, so that a refused start and the run that holds the backup lock
-# never lose each other's update. A failure costs a line, not the backup.
+# metrics_here DIR: into the metrics directory, and check the directory we are in, not its
+# name. Whoever owns a directory above it (Debian's /var/lib/prometheus is
+# user prometheus's) may rename it away and put one of their own, or a link,
+# in its place at any moment, but cannot change the directory that is now
+# our working directory. It must be root's or ours, written by nobody else,
+# and the one its name leads to now (not a link to elsewhere, not moved
+# away): then only root and we can have made any name in it, and from here
+# on every name is relative. On failure, the reason on stdout.
+metrics_here()
+{
+	up=$(cd -P -- "$(dirname -- "$1")" 2>/dev/null && pwd -P) || up=
+	cd -P -- "$1" 2>/dev/null || { echo "no such directory"; return 1; }
+	case $(stat -c %u:%A -- . 2>/dev/null) in
+	"$me":d????-??-? | 0:d????-??-?) ;;
+	*) echo "others may write it"; return 1 ;;
+	esac
+	if [ -z "$up" ] || [ "$(pwd -P)" != "${up%/}/$(basename -- "$1")" ]; then
+		echo "not the directory its name leads to (a link to another, or moved away)"
+		return 1
+	fi
+}
+
+# metrics_update 'v_NAME=VALUE ...', in a subshell: read, change, write,
+# under flock(1) on .NAME.prom.lock in the pinned directory, so that a
+# refused start and the run that holds the backup lock never lose each
+# other's update. (Not guardlock: it refuses, rightly for a lock by name, a
+# lock file whose directory has a parent others may change; opened relative
+# to the pinned directory, that parent no longer matters.)
+metrics_update()
+{
+	metrics_here "$SAFEPIPE_METRICS_DIR" || return 1
+	umask 077
+	{ command exec 8>>".$prom.lock"; } 2>/dev/null || { echo "cannot open .$prom.lock"; return 1; }
+	flock -w 10 8 || { echo ".$prom.lock: still held after 10 s"; return 1; }
+	if ! { metrics_load && eval "$1" && metrics_write; }; then
+		echo "$prom: cannot write it"
+		return 1
+	fi
+}
+
+# metrics 'v_NAME=VALUE ...': a failure costs a line (once a run), never
+# the backup: a metrics directory missing or refused still lets it run, and
+# the exit status stays the backup's.
+metrics_said=
 metrics()
 {
 	[ -n "$SAFEPIPE_METRICS_DIR" ] || return 0
-	if ! (umask 077 && exec 8>>"$SAFEPIPE_METRICS_DIR/.$prom.lock" &&
-	    guardlock -w 10 8 && metrics_load && eval "$1" && metrics_write); then
-		echo "$prog: $SAFEPIPE_METRICS_DIR/$prom: metrics not written" >&2
-		syslog "$prog: $SAFEPIPE_METRICS_DIR/$prom: metrics not written"
-	fi
+	why=$(metrics_update "$1" 2>&1) && return 0
+	[ -z "$metrics_said" ] || return 0
+	metrics_said=1
+	why=$(printf '%s\n' "$why" | tail -n 1)
+	echo "$prog: $SAFEPIPE_METRICS_DIR: ${why:-failed}: metrics not written (SAFEPIPE_METRICS_DIR)" >&2
+	syslog "$prog: $SAFEPIPE_METRICS_DIR: ${why:-failed}: metrics not written (SAFEPIPE_METRICS_DIR)"
 }
 
 # Every way out records the run, unless the second pass did (below), and

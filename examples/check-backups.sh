@@ -111,16 +111,33 @@ age()
 	fi
 }
 
-# The metrics directory is written as root by cron: nobody else may write
-# it, or a name planted there could turn our writes elsewhere. node_exporter
-# only needs to read it. (mktemp and rename never follow a link at the
-# final name either: a planted link is replaced, not written through.)
-if [ -n "$metrics" ]; then
-	case $(stat -L -c %u:%A -- "$metrics" 2>/dev/null) in
-	"$(id -u)":d????-??-? | 0:d????-??-?) ;;
-	'') refuse "$metrics: no such directory (SAFEPIPE_METRICS_DIR, -m)" ;;
-	*) refuse "$metrics: others may write it: refusing to write metrics there" ;;
+# metrics_here DIR: into the metrics directory, and check the directory we
+# are in, not its name. Whoever owns a directory above it (Debian's
+# /var/lib/prometheus is user prometheus's) may rename it away and put one
+# of their own, or a link, in its place at any moment, but cannot change the
+# directory that is now our working directory. It must be root's or ours,
+# written by nobody else, and the one its name leads to now (not a link to
+# elsewhere, not moved away): then only root and we can have made any name
+# in it, and from here on every name is relative. On failure, the reason
+# on stdout. Checked before anything else, and again where the file is
+# written, in the subshell that writes it.
+me=$(id -u)
+metrics_here()
+{
+	up=$(cd -P -- "$(dirname -- "$1")" 2>/dev/null && pwd -P) || up=
+	cd -P -- "$1" 2>/dev/null || { echo "no such directory"; return 1; }
+	case $(stat -c %u:%A -- . 2>/dev/null) in
+	"$me":d????-??-? | 0:d????-??-?) ;;
+	*) echo "others may write it"; return 1 ;;
 	esac
+	if [ -z "$up" ] || [ "$(pwd -P)" != "${up%/}/$(basename -- "$1")" ]; then
+		echo "not the directory its name leads to (a link to another, or moved away)"
+		return 1
+	fi
+}
+if [ -n "$metrics" ]; then
+	why=$(metrics_here "$metrics") ||
+	    refuse "$metrics: $why: refusing to write metrics there (SAFEPIPE_METRICS_DIR, -m)"
 fi
 
 owner=$(id -u -- "$BACKUP_OWNER") || refuse "BACKUP_OWNER: $BACKUP_OWNER: no such user"
@@ -276,23 +293,31 @@ metrics_text()
 # which reads *.prom only), flushed, made readable, renamed over the target
 # (which replaces a link rather than following it), then the directory
 # flushed. A scrape sees the old file or the new one, never half of one.
+# In a subshell whose working directory is the metrics directory, checked
+# (metrics_here), and through relative names only.
 metrics_write()
 {
-	tmp=$(mktemp "$metrics/.$1.XXXXXX") || return 1
-	if metrics_text >"$tmp" && chmod 644 "$tmp" && sync -- "$tmp" &&
-	    mv -fT -- "$tmp" "$metrics/$1"; then
-		sync -- "$metrics"
+	metrics_here "$metrics" || return 1
+	tmp=$(mktemp ".$prom.XXXXXX") || return 1
+	if metrics_text >"$tmp" && chmod 644 "$tmp" && sync -- "$tmp" && mv -fT -- "$tmp" "$prom"; then
+		sync -- .
 		return
 	fi
 	rm -f -- "$tmp"
+	echo "$prom: cannot write it"
 	return 1
 }
 
+# The file's name: the directory made a file name ('/' and anything outside
+# A-Za-z0-9._- become '_'), which is not one to one (/srv/db and /srv_db),
+# so a short hash of the exact name follows; the dir label is exact.
 if [ -n "$metrics" ]; then
-	prom=safepipe-check-$(printf '%s' "$dir" | sed -e 's|^/*||' | tr -c 'A-Za-z0-9._-' _).prom
-	if ! metrics_write "$prom"; then
-		echo "$prog: $metrics/$prom: metrics not written" >&2
-		syslog "$metrics/$prom: metrics not written"
+	prom=safepipe-check-$(printf '%s' "$dir" | sed -e 's|^/*||' | tr -c 'A-Za-z0-9._-' _)-$(
+	    printf '%s' "$dir" | b2sum -l 32 | cut -c 1-8).prom
+	if ! why=$(metrics_write 2>&1); then
+		why=$(printf '%s\n' "$why" | tail -n 1)
+		echo "$prog: $metrics: ${why:-failed}: metrics not written" >&2
+		syslog "$metrics: ${why:-failed}: metrics not written"
 		[ "$status" -ne 0 ] || status=2
 	fi
 fi

@@ -20,6 +20,7 @@
 #   instrumented                   the programs run under ASan or valgrind
 #   wrapped                        the programs are valgrind's wrapper scripts
 #   traced ARGS...                 strace ARGS, LeakSanitizer off
+#   prom_name check|backup PATH... the metrics file an example script writes
 #
 # Each script runs in its own scratch directory ($SCRATCH, the cwd), removed
 # at exit. A test body runs in a subshell: its variables do not leak.
@@ -310,6 +311,21 @@ while left > 0:
     out.write(chunk)
     left -= len(chunk)
 PY
+}
+
+# prom_name check DIR, prom_name backup DIR NAME: the name of the metrics
+# file check-backups.sh or backup.sh writes (doc/monitoring.md): the path
+# made a file name, then the first 4 bytes of the BLAKE2b of the exact
+# operands, NUL between them, from python3's hashlib, not b2sum.
+prom_name()
+{
+	python3 -c '
+import hashlib, os, re, sys
+kind, parts = sys.argv[1], [os.fsencode(a) for a in sys.argv[2:]]
+shown = re.sub(rb"[^A-Za-z0-9._-]", b"_", b"/".join(parts).lstrip(b"/"))
+h = hashlib.blake2b(b"\0".join(parts), digest_size=4).hexdigest()
+sys.stdout.buffer.write(b"safepipe-%s-%s-%s.prom\n" % (kind.encode(), shown, h.encode()))
+' "$@"
 }
 
 test_done()

@@ -170,14 +170,17 @@ value()
 	S=$2 awk 'index($0, ENVIRON["S"] " ") == 1 { print substr($0, length(ENVIRON["S"]) + 2) }' "$1"
 }
 
-test_expect_success '-m: safepipe-check-DIR.prom, atomically, readable by node_exporter' '
+F=m/$(prom_name check backups)
+export F
+
+test_expect_success '-m: safepipe-check-DIR-HASH.prom, atomically, readable by node_exporter' '
 	mkdir m && chmod 755 m &&
 	ago 7200 backups/a.gz && touch backups/b.gz &&
 	before=$(date +%s) &&
 	sh "$CHECK" -m m backups lk >out && test ! -s out &&
 	after=$(date +%s) &&
-	echo safepipe-check-backups.prom >want && ls -A m >got && test_cmp want got &&
-	f=m/safepipe-check-backups.prom &&
+	prom_name check backups >want && ls -A m >got && test_cmp want got &&
+	f=$F &&
 	test "$(stat -c %a $f)" = 644 &&
 	d="{dir=\"backups\"" &&
 	test "$(value $f "safepipe_check_archives$d,verdict=\"ok\"}")" = 2 &&
@@ -202,7 +205,7 @@ test_expect_success 'the metrics follow the verdicts: corrupt, unverifiable, for
 	printf "\\377" | dd of=backups/a.gz bs=1 seek=100 conv=notrunc 2>/dev/null &&
 	mv backups/b.gz.b2 b.b2 && ln -s a.gz backups/c.gz &&
 	test_expect_code 1 env SAFEPIPE_METRICS_DIR=m sh "$CHECK" -a 60 backups >out &&
-	f=m/safepipe-check-backups.prom && d="{dir=\"backups\"" &&
+	f=$F && d="{dir=\"backups\"" &&
 	test "$(value $f "safepipe_check_archives$d,verdict=\"ok\"}")" = 0 &&
 	test "$(value $f "safepipe_check_archives$d,verdict=\"corrupt\"}")" = 1 &&
 	test "$(value $f "safepipe_check_archives$d,verdict=\"unverifiable\"}")" = 1 &&
@@ -225,7 +228,7 @@ test_expect_success 'the lock in the metrics: its age by mode, exclusive or shar
 		age_at_least_1s lk &&
 		sh "$CHECK" -m m backups lk >out &&
 		: >hold && wait $pid || exit 1
-		f=m/safepipe-check-backups.prom &&
+		f=$F &&
 		l="{dir=\"backups\",lock=\"lk\",mode=" &&
 		x=$(value $f "safepipe_check_lock_held_seconds$l\"exclusive\"}") &&
 		s=$(value $f "safepipe_check_lock_held_seconds$l\"shared\"}") &&
@@ -238,7 +241,7 @@ test_expect_success 'the lock in the metrics: its age by mode, exclusive or shar
 
 test_expect_success 'a lock file not there (after a reboot): free in the metrics' '
 	sh "$CHECK" -m m backups nolock >out && test ! -s out &&
-	f=m/safepipe-check-backups.prom &&
+	f=$F &&
 	l="{dir=\"backups\",lock=\"nolock\",mode=" &&
 	test "$(value $f "safepipe_check_lock_held_seconds$l\"exclusive\"}")" = 0 &&
 	test "$(value $f "safepipe_check_lock_held_seconds$l\"shared\"}")" = 0
@@ -248,7 +251,8 @@ test_expect_success 'label values escaped: backslash, double quote, newline' '
 	d=$(printf "we\"ird\\\\dir\\nx") && mkdir "$d" &&
 	seq 1 10 | gzsafe --digest "$d/a.gz" &&
 	sh "$CHECK" -m m "$d" >out && test ! -s out &&
-	f=m/safepipe-check-we_ird_dir_x.prom &&
+	f=m/$(prom_name check "$d") &&
+	test "${f#m/safepipe-check-we_ird_dir_x-}" != "$f" &&
 	test "$(value $f "safepipe_check_archives{dir=\"we\\\"ird\\\\dir\\nx\",verdict=\"ok\"}")" = 1
 '
 
@@ -277,11 +281,11 @@ test_expect_success 'a metrics directory others may write is refused: 2, one lin
 
 test_expect_success 'a link at the final name is replaced, never written through' '
 	echo precious >victim && cp victim keep &&
-	rm -f m/safepipe-check-backups.prom &&
-	ln -s "$SCRATCH/victim" m/safepipe-check-backups.prom &&
+	rm -f "$F" &&
+	ln -s "$SCRATCH/victim" "$F" &&
 	sh "$CHECK" -m m backups &&
 	test_cmp keep victim &&
-	test -f m/safepipe-check-backups.prom && test ! -L m/safepipe-check-backups.prom &&
+	test -f "$F" && test ! -L "$F" &&
 	test -z "$(find m -name ".*")"
 '
 

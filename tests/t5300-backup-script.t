@@ -31,7 +31,7 @@ chmod +x fakebackup
 mkdir logs && chmod 700 logs
 cat >backup <<EOF
 #!/bin/sh
-exec env BACKUP_DIR="$SCRATCH/b" BACKUP_TOOL="$SCRATCH/fakebackup" BACKUP_DEFAULTS= \\
+exec env BACKUP_DIR="\${BACKUP_DIR:-$SCRATCH/b}" BACKUP_TOOL="$SCRATCH/fakebackup" BACKUP_DEFAULTS= \\
     BACKUP_SOCKET= FAKE_DATA="$SCRATCH/data" BACKUP_LOG="\${BACKUP_LOG:-$SCRATCH/logs/db.log}" \\
     sh "$EX/backup.sh" "\$@"
 EOF
@@ -221,7 +221,7 @@ value()
 }
 mkdir m && chmod 755 m
 M=$SCRATCH/m
-P=$M/safepipe-backup-$(printf '%s' "${SCRATCH#/}/b/db" | tr -c 'A-Za-z0-9._-' _).prom
+P=$M/$(prom_name backup "$SCRATCH/b" db)
 # shellcheck disable=SC2089,SC2090 # the quotes are the text format's
 L="{dir=\"$SCRATCH/b\",name=\"db\""
 # shellcheck disable=SC2090
@@ -322,12 +322,75 @@ else
 	test_skip 'promtool check metrics' 'promtool not installed (Debian: prometheus)'
 fi
 
-test_expect_success 'a metrics directory others may write: refused before anything runs, 2' '
+test_expect_success 'a metrics directory missing or others may write: the backup runs, one line, 0' '
 	rm -rf b && mkdir b open && chmod 1777 open &&
-	test_expect_code 2 env SAFEPIPE_METRICS_DIR=$SCRATCH/open timeout 20 backup 2>err &&
-	echo "backup.sh: $SCRATCH/open: others may write it: refusing to write metrics there" >want &&
-	test_cmp want err && test -z "$(ls -A open)" && test -z "$(ls -A b)"
+	timeout 60 env SAFEPIPE_METRICS_DIR=$SCRATCH/open backup 2>err &&
+	echo "backup.sh: $SCRATCH/open: others may write it: metrics not written (SAFEPIPE_METRICS_DIR)" >want &&
+	test_cmp want err && test -z "$(ls -A open)" &&
+	set -- b/db-*.xbs.gz && gzip -dc "$1" | cmp - data &&
+	rm -rf b && mkdir b &&
+	test_expect_code 3 env SAFEPIPE_METRICS_DIR=$SCRATCH/nonesuch FAKE_EXIT=3 timeout 60 backup 2>err &&
+	test "$(wc -l <err)" -eq 2 &&
+	test_grep "^backup.sh: $SCRATCH/nonesuch: no such directory: metrics not written \(SAFEPIPE_METRICS_DIR\)$" err &&
+	test_grep "^backup.sh: gzsafe: .* exited with status 3" err
 '
+
+test_expect_success 'a link in the metrics directory'"'"'s place: not followed, nothing written there' '
+	rm -rf b elsewhere mlink && mkdir b elsewhere && chmod 755 elsewhere &&
+	ln -s elsewhere mlink &&
+	timeout 60 env SAFEPIPE_METRICS_DIR=$SCRATCH/mlink backup 2>err &&
+	test_grep "^backup.sh: $SCRATCH/mlink: not the directory its name leads to \(a link to another, or moved away\): metrics not written" err &&
+	test -z "$(ls -A elsewhere)"
+'
+
+test_expect_success 'metrics file names are one to one: s/db and s_db, name db, get a file each' '
+	rm -rf s s_db && mkdir -p s/db s_db mm && chmod 755 mm &&
+	SAFEPIPE_METRICS_DIR=$SCRATCH/mm BACKUP_DIR=$SCRATCH/s/db timeout 60 backup &&
+	SAFEPIPE_METRICS_DIR=$SCRATCH/mm BACKUP_DIR=$SCRATCH/s_db timeout 60 backup &&
+	{ prom_name backup "$SCRATCH/s/db" db && prom_name backup "$SCRATCH/s_db" db; } | sort >want &&
+	ls mm >got && test_cmp want got &&
+	test_grep "^safepipe_backup_last_exit_status\{dir=\"$SCRATCH/s/db\",name=\"db\"\} 0$" "mm/$(prom_name backup "$SCRATCH/s/db" db)" &&
+	test_grep "^safepipe_backup_last_exit_status\{dir=\"$SCRATCH/s_db\",name=\"db\"\} 0$" "mm/$(prom_name backup "$SCRATCH/s_db" db)"
+'
+
+# Debian's layout: /var/lib/prometheus (user prometheus's) holds
+# node-exporter (root's, 0755). Here the parent is nobody's.
+if nobody_ok; then
+	test_expect_success 'a metrics directory of root'"'"'s under a parent of another user'"'"'s: metrics written' '
+		rm -rf b prom && mkdir b prom && mkdir -m 755 prom/ne && chown nobody prom &&
+		Q=$SCRATCH/prom/ne/$(prom_name backup "$SCRATCH/b" db) &&
+		SAFEPIPE_METRICS_DIR=$SCRATCH/prom/ne BACKUP_LOCK=$SCRATCH/bk.lock timeout 60 backup 2>err &&
+		test ! -s err &&
+		test "$(value "$Q" "safepipe_backup_last_exit_status$L}")" = 0 &&
+		test "$(value "$Q" "safepipe_backup_refused_total$R")" = 0 &&
+		test "$(value "$Q" "safepipe_backup_last_success_timestamp_seconds$L}")" -gt 0 &&
+		test "$(stat -c %a "$Q")" = 644 &&
+		if need promtool; then
+			promtool check metrics <"$Q" >lint 2>&1 && test ! -s lint || { cat lint; exit 1; }
+		fi
+	'
+
+	# The parent'"'"'s owner swaps the directory while the backup runs (the
+	# fake tool waits) and plants a link to a file of root'"'"'s to be under the
+	# lock'"'"'s name, and a FIFO under the file'"'"'s: neither is followed or opened.
+	test_expect_success 'the metrics directory swapped mid-run by its parent'"'"'s owner: nothing planted is used' '
+		rm -rf b first.* && mkdir b && mkfifo first.fifo &&
+		{ SAFEPIPE_METRICS_DIR=$SCRATCH/prom/ne FAKE_WAIT=$SCRATCH/first \
+		    timeout 60 backup >first.out 2>&1; echo $? >first.status; } &
+		wait_for first.held 30 &&
+		n=$(prom_name backup "$SCRATCH/b" db) &&
+		as_nobody sh -c "mv prom/ne prom/old && mkdir -m 755 prom/ne &&
+		    ln -s $SCRATCH/nologin prom/ne/.$n.lock && mkfifo prom/ne/$n && ln -s $SCRATCH/nologin prom/ne/.$n.tmp" &&
+		echo >first.fifo && wait &&
+		test "$(cat first.status)" = 0 &&
+		test ! -e nologin &&
+		echo "backup.sh: $SCRATCH/prom/ne: others may write it: metrics not written (SAFEPIPE_METRICS_DIR)" >want &&
+		test_cmp want first.out &&
+		test "$(ls -A prom/ne | wc -l)" -eq 3 && test -p "prom/ne/$n"
+	'
+else
+	test_skip 'a metrics directory under a parent of another user'"'"'s' 'needs root, user nobody and setpriv'
+fi
 
 test_expect_success 'unset, no metrics' '
 	rm -rf b && mkdir b && cp -p "$P" before.prom &&

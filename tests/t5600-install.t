@@ -95,8 +95,8 @@ test_expect_success 'the installed cron file: a nightly backup, an hourly check,
 	set -- backups/db-*.xbs.gz && test -f "$1" && test -f "$1.b2" &&
 	gzip -dc "$1" | cmp - data &&
 	cronjob 15 "*" >out 2>&1 && test ! -s out &&
-	test -f textfile/safepipe-backup-$(printf "%s" "${SCRATCH#/}/backups/db" | tr -c "A-Za-z0-9._-" _).prom &&
-	test -f textfile/safepipe-check-$(printf "%s" "${SCRATCH#/}/backups" | tr -c "A-Za-z0-9._-" _).prom &&
+	test -f "textfile/$(prom_name backup "$SCRATCH/backups" db)" &&
+	test -f "textfile/$(prom_name check "$SCRATCH/backups")" &&
 	grep -q "^safepipe_check_archives{.*verdict=\"ok\"} 1$" textfile/safepipe-check-*.prom &&
 	grep -q "^safepipe_check_lock_held_seconds{dir=\"$SCRATCH/backups\",lock=\"$SCRATCH/run/backup.lock\",mode=\"exclusive\"} 0$" \
 	    textfile/safepipe-check-*.prom &&
