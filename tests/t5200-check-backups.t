@@ -271,7 +271,7 @@ test_expect_success 'a metrics directory others may write is refused: 2, one lin
 	mkdir open && chmod 777 open &&
 	test_expect_code 2 sh "$CHECK" -m open backups >out 2>err &&
 	test ! -s out && test -z "$(ls -A open)" &&
-	echo "check-backups.sh: open: others may write it: refusing to write metrics there" >want &&
+	echo "check-backups.sh: open: others may write it: refusing to write metrics there (SAFEPIPE_METRICS_DIR, -m)" >want &&
 	test_cmp want err &&
 	chmod 1777 open &&
 	test_expect_code 2 sh "$CHECK" -m open backups 2>err && test_cmp want err &&
