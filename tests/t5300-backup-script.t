@@ -217,7 +217,7 @@ if nobody_ok; then
 	'
 	test_expect_success 'check-backups.sh reports the planted files as foreign, checks ours' '
 		test_expect_code 2 sh "$EX/check-backups.sh" b >out &&
-		test "$(grep -c ": foreign: not a plain file of root.s: not checked$" out)" -eq 7 &&
+		test "$(grep -c ": foreign: not a plain file of root.s that only they may write: not checked$" out)" -eq 7 &&
 		test "$(wc -l <out)" -eq 7
 	'
 	test_expect_success 'a log link planted by the user who owns BACKUP_DIR: refused, the victim intact' '
