@@ -26,8 +26,10 @@
 # newest good one is, when that is too old.
 #
 # Only archives and sidecars owned by BACKUP_OWNER (default: the user that
-# runs this) are checked: anything else under a backup's name in DIR is
-# reported as foreign (2), never trusted.
+# runs this), with one name, that group and others may not write, are
+# checked: anything else under a backup's name in DIR is reported as
+# foreign (2), never trusted, and an archive whose sidecar is not such a
+# file as unverifiable (2).
 #
 # With -m, or SAFEPIPE_METRICS_DIR, the verdicts also go to
 # METRICS-DIR/safepipe-check-DIR.prom for node_exporter's textfile
@@ -93,9 +95,16 @@ done
 # with control characters as '?', so that none reaches a terminal raw.
 shown() { printf '%s' "$1" | LC_ALL=C tr '\000-\037\177' '?'; }
 
-# Only plain files of the backup's owner (one name) are checked or counted:
-# anything else in DIR under a backup's name was put there by someone else.
-ours() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %u:%h -- "$1")" = "$owner:1" ]; }
+# Only plain files of the backup's owner (one name) that group and others
+# may not write are checked or counted: anything else in DIR under a
+# backup's name was put there by someone else, and whoever may write an
+# archive and its sidecar can rewrite both to match (restore-drill.sh's rule).
+ours()
+{
+	[ -f "$1" ] && [ ! -L "$1" ] || return 1
+	set -- "$(stat -c '%u:%h %a' -- "$1")"
+	[ "${1% *}" = "$owner:1" ] && [ $((0${1#* } & 022)) -eq 0 ]
+}
 
 # 93600 -> "1d02h", as guardlock shows a holder's age.
 age()
@@ -147,7 +156,7 @@ newest='' newest_t=0 newest_size=0
 for f in "$dir"/*.gz; do
 	[ -e "$f" ] || [ -L "$f" ] || continue
 	if ! ours "$f"; then
-		problem "$(shown "$f"): foreign: not a plain file of $BACKUP_OWNER's: not checked"
+		problem "$(shown "$f"): foreign: not a plain file of $BACKUP_OWNER's that only they may write: not checked"
 		unsure=1 foreign=$((foreign + 1))
 		continue
 	fi
@@ -158,7 +167,7 @@ for f in "$dir"/*.gz; do
 		continue
 	fi
 	if ! ours "$f.b2"; then
-		problem "$(shown "$f"): unverifiable: its sidecar is not a plain file of $BACKUP_OWNER's"
+		problem "$(shown "$f"): unverifiable: its sidecar is not a plain file of $BACKUP_OWNER's that only they may write"
 		unsure=1 unverifiable=$((unverifiable + 1))
 		continue
 	fi
@@ -258,7 +267,7 @@ metrics_text()
 	# HELP safepipe_check_exit_status Its exit status: 0 good, 1 corrupt, 2 missing or unverifiable, 3 lock held too long, 4 too old.
 	# TYPE safepipe_check_exit_status gauge
 	safepipe_check_exit_status{$d} $status
-	# HELP safepipe_check_archives Archives by verdict: ok (matches its digest), corrupt, unverifiable (no or unreadable sidecar), foreign (not the backup owner's).
+	# HELP safepipe_check_archives Archives by verdict: ok (matches its digest), corrupt, unverifiable (no or unreadable sidecar), foreign (not a plain file of the backup owner's that only they may write).
 	# TYPE safepipe_check_archives gauge
 	safepipe_check_archives{$d,verdict="ok"} $ok
 	safepipe_check_archives{$d,verdict="corrupt"} $bad

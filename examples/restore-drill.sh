@@ -46,12 +46,17 @@ syslog()
 	    logger -t safepipe-backup -p user.err -- "$1" 2>/dev/null || :
 }
 
+say()
+{
+	echo "$prog: $*" >&2
+	syslog "$prog: $*"
+}
+
 said=
 die()
 {
 	said=1
-	echo "$prog: $*" >&2
-	syslog "$prog: $*"
+	say "$@"
 	exit 1
 }
 
@@ -86,20 +91,53 @@ else
 	[ -n "$archive" ] || die "$BACKUP_DIR: no $BACKUP_NAME-*.gz backup of $BACKUP_OWNER's to drill"
 fi
 # The archive and its sidecar must be plain files of the backup's owner,
-# with one name, that no one else may write. Each is opened once, on
-# descriptors 5 and 6, checked on the descriptor, and read only through it
+# with one name, that no one else may write. Each is opened once, read-only,
+# on descriptors 5 and 6, checked on the descriptor, and read only through it
 # from then on: a name swapped after the check (in a directory others may
-# write) changes nothing. <> opens without waiting on a FIFO put there.
+# write) changes nothing.
+#
+# The shell's open follows a link, waits for a writer on a FIFO, and with <>
+# creates a missing name: so the name is tested first, and nothing but a
+# plain file that is no link is opened. Whoever may write the directory can
+# still swap the name between that test and the open; whatever got opened
+# then is refused on the descriptor, which must be the very file (device
+# and inode) the name leads to. The shell has no O_NOFOLLOW or O_NONBLOCK,
+# so such a swap still gets one read-only open, by us, of what it puts
+# there: a device's open does what a read-only open does, and a FIFO's
+# waits for a writer. That wait, which would hold the lock shared and keep
+# every backup out, is bounded: a watchdog ends the drill (status 137, one
+# line) if the open has not returned within a minute. It waits on a pipe
+# whose only writer is the descriptor being opened: the shell opens the
+# file first and only then puts it in the pipe's place, so the pipe closes
+# once the open has returned, or at our exit, however it comes. The
+# watchdog never outlives us to kill whoever gets our pid, and takes no
+# descriptor of its own (it could be guardlock's: GUARDLOCK_FD).
 pin()
 {
 	# $1 name, $2 descriptor
-	eval "exec $2<>\"\$1\"" 2>/dev/null || eval "exec $2<\"\$1\"" 2>/dev/null ||
-	    die "$1: cannot open it"
-	set -- "$1" "$(stat -L -c %u:%h:%a -- "/dev/fd/$2" 2>/dev/null)" "$2"
-	if [ -L "$1" ] || [ ! -f "/dev/fd/$3" ] || [ "${2%:*}" != "$owner:1" ] ||
-	    [ $((0${2##*:} & 022)) -ne 0 ]; then
+	[ -e "$1" ] || [ -L "$1" ] || die "$1: no such file: not drilled"
+	if [ ! -f "$1" ] || [ -L "$1" ]; then
 		die "$1: not a plain file of $BACKUP_OWNER's that only they may write: not drilled"
 	fi
+	dog=$(mktemp -d) || die "cannot create a temporary directory"
+	mkfifo -- "$dog/fifo" || { rmdir -- "$dog"; die "$dog/fifo: cannot create it"; }
+	{ timeout 60 cat > /dev/null 2>&1 || {
+		say "$1: still not open after 60 s (a FIFO put in its place?): not drilled"
+		kill -KILL $$
+	}; } < "$dog/fifo" &
+	eval "exec $2> \"\$dog/fifo\""
+	rm -rf -- "$dog"
+	# command: in sh, a failed exec redirection would end the shell unheard
+	eval "command exec $2< \"\$1\"" 2>/dev/null || die "$1: cannot open it: not drilled"
+	fd=$(stat -L -c '%u:%h %a %d:%i' -- "/dev/fd/$2" 2>/dev/null) || fd=
+	at=$(stat -c %d:%i -- "$1" 2>/dev/null) || at=
+	read -r who mode ino <<-EOF
+	$fd
+	EOF
+	if [ ! -f "/dev/fd/$2" ] || [ "$who" != "$owner:1" ] || [ $((0$mode & 022)) -ne 0 ]; then
+		die "$1: not a plain file of $BACKUP_OWNER's that only they may write: not drilled"
+	fi
+	[ "$ino" = "$at" ] || die "$1: not the file its name leads to (swapped as it was opened): not drilled"
 }
 pin "$archive" 5
 pin "$archive.b2" 6

@@ -219,6 +219,33 @@ test_expect_success 'the metrics follow the verdicts: corrupt, unverifiable, for
 	sh "$CHECK" -m m backups
 '
 
+# Whoever may write an archive and its sidecar can rewrite both to match:
+# a file of ours that group or others may write proves nothing, as in
+# restore-drill.sh. Here nobody forges them: the mode alone must decide.
+# With no archive of ours left, the directory has no backup at all either.
+test_expect_success 'an archive and sidecar group or others may write: foreign (2), never ok' '
+	mkdir loose && seq 1 3000 | gzsafe -m 666 --digest loose/c.gz &&
+	test "$(stat -c %a loose/c.gz loose/c.gz.b2 | sort -u)" = 666 &&
+	f=m/$(prom_name check loose) && d="{dir=\"loose\"" &&
+	test_expect_code 2 sh "$CHECK" -m m loose >out &&
+	{ echo "loose/c.gz: foreign: not a plain file of $(id -un)'"'"'s that only they may write: not checked" &&
+	  echo "loose: missing: no backup (*.gz) at all"; } >want &&
+	test_cmp want out &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"foreign\"}")" = 1 &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"ok\"}")" = 0 &&
+	test "$(value $f "safepipe_check_exit_status$d}")" = 2 &&
+	chmod 664 loose/c.gz loose/c.gz.b2 &&
+	test_expect_code 2 sh "$CHECK" loose >out && test_cmp want out &&
+	chmod 644 loose/c.gz && chmod 602 loose/c.gz.b2 &&
+	test_expect_code 2 sh "$CHECK" loose >out &&
+	echo "loose/c.gz: unverifiable: its sidecar is not a plain file of $(id -un)'"'"'s that only they may write" >want &&
+	test_cmp want out &&
+	chmod 644 loose/c.gz.b2 &&
+	sh "$CHECK" -m m loose >out && test ! -s out &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"ok\"}")" = 1 &&
+	test "$(value $f "safepipe_check_archives$d,verdict=\"foreign\"}")" = 0
+'
+
 test_expect_success 'the lock in the metrics: its age by mode, exclusive or shared' '
 	for kind in "guardlock" "guardlock -s"; do
 		rm -f held hold && mkfifo hold || exit 1
@@ -271,7 +298,7 @@ test_expect_success 'a metrics directory others may write is refused: 2, one lin
 	mkdir open && chmod 777 open &&
 	test_expect_code 2 sh "$CHECK" -m open backups >out 2>err &&
 	test ! -s out && test -z "$(ls -A open)" &&
-	echo "check-backups.sh: open: others may write it: refusing to write metrics there" >want &&
+	echo "check-backups.sh: open: others may write it: refusing to write metrics there (SAFEPIPE_METRICS_DIR, -m)" >want &&
 	test_cmp want err &&
 	chmod 1777 open &&
 	test_expect_code 2 sh "$CHECK" -m open backups 2>err && test_cmp want err &&

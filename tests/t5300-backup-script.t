@@ -124,6 +124,72 @@ test_expect_success 'restore-drill.sh: an archive swapped after its checks is ne
 	test "$(ls -d restore-drill.* 2>/dev/null | wc -l)" -eq 0
 '
 
+# What stands at the archive's or the sidecar's name in a directory others
+# may write is theirs to choose: a link to where root may create a file, a
+# FIFO, nothing at all. None of it may be opened, created or waited on.
+test_expect_success 'restore-drill.sh: a link, a FIFO or nothing at the sidecar'"'"'s name: one line, nothing created' '
+	rm -rf b priv && mkdir b priv && chmod 700 priv &&
+	A=$SCRATCH/b/db-20260101-000000.tar.gz &&
+	seq 1 1000 | gzsafe --digest "$A" && rm "$A.b2" &&
+	ln -s "$SCRATCH/priv/made" "$A.b2" &&
+	test_expect_code 1 timeout 20 env BACKUP_DIR="$SCRATCH/b" sh "$EX/restore-drill.sh" 2>err &&
+	echo "restore-drill.sh: $A.b2: not a plain file of $(id -un)'"'"'s that only they may write: not drilled" >want &&
+	test_cmp want err && test ! -e priv/made &&
+	rm "$A.b2" && mkfifo "$A.b2" &&
+	test_expect_code 1 timeout 20 env BACKUP_DIR="$SCRATCH/b" sh "$EX/restore-drill.sh" 2>err &&
+	test_cmp want err &&
+	rm "$A.b2" &&
+	test_expect_code 1 timeout 20 env BACKUP_DIR="$SCRATCH/b" sh "$EX/restore-drill.sh" 2>err &&
+	echo "restore-drill.sh: $A.b2: no such file: not drilled" >want &&
+	test_cmp want err && test ! -e "$A.b2" && test ! -L "$A.b2"
+'
+
+# The shell opens through links: the name must be refused before any open,
+# not after an open for writing (which changes no byte, so strace tells).
+if need strace; then
+	test_expect_success 'restore-drill.sh: a link at the archive'"'"'s name to a file of root'"'"'s: refused, never opened' '
+		rm -rf b && mkdir b &&
+		echo precious >victim && touch -d "2020-01-01 00:00:00" victim && cp -p victim keep &&
+		ln -s "$SCRATCH/victim" b/db-20260101-000000.tar.gz &&
+		echo "00  db-20260101-000000.tar.gz" >b/db-20260101-000000.tar.gz.b2 &&
+		test_expect_code 1 traced -f -qq -e trace=open,openat,creat -e signal=none -o trace \
+		    sh "$EX/restore-drill.sh" b/db-20260101-000000.tar.gz 2>err &&
+		echo "restore-drill.sh: b/db-20260101-000000.tar.gz: not a plain file of $(id -un)'"'"'s that only they may write: not drilled" >want &&
+		test_cmp want err &&
+		test_grep "openat\(" trace &&
+		! grep -E "(victim|db-20260101-000000\.tar\.gz)\"" trace &&
+		test_cmp keep victim &&
+		test "$(stat -c %Y victim)" = "$(stat -c %Y keep)"
+	'
+else
+	test_skip 'restore-drill.sh: a link at the archive'"'"'s name, never opened' 'strace not installed'
+fi
+
+# Between the test of the name and the open, another user may swap the name
+# (here a stat wrapper does it once the open is done, the original kept
+# alive elsewhere): the descriptor is then a fine file of ours, but not the
+# one the name leads to, and the drill must stop.
+test_expect_success 'restore-drill.sh: a descriptor that is not the file its name leads to: refused' '
+	rm -rf b sw fakebin renamed && mkdir b sw fakebin &&
+	A=$SCRATCH/b/db-20260101-000000.tar.gz &&
+	seq 1 20000 >sw/rows && tar -cf - -C sw rows | gzsafe --digest "$A" &&
+	cp -p "$A" other.gz &&
+	cat >fakebin/stat <<-EOF &&
+	#!/bin/sh
+	if [ ! -e "$SCRATCH/renamed" ]; then
+		mv -f "$A" "$SCRATCH/moved.gz" && mv -f "$SCRATCH/other.gz" "$A" &&
+		touch "$SCRATCH/renamed" || exit 1
+	fi
+	exec $(command -v stat) "\$@"
+	EOF
+	chmod +x fakebin/stat &&
+	test_expect_code 1 env PATH="$SCRATCH/fakebin:$PATH" BACKUP_DIR="$SCRATCH/b" DRILL_TOOL=false \
+	    DRILL_STAGING="$SCRATCH" sh "$EX/restore-drill.sh" 2>err &&
+	test -e renamed &&
+	echo "restore-drill.sh: $A: not the file its name leads to (swapped as it was opened): not drilled" >want &&
+	test_cmp want err
+'
+
 # A backup directory that another user owns and writes (the DBA's, say):
 # the attacker is user nobody.
 if nobody_ok; then
@@ -151,7 +217,7 @@ if nobody_ok; then
 	'
 	test_expect_success 'check-backups.sh reports the planted files as foreign, checks ours' '
 		test_expect_code 2 sh "$EX/check-backups.sh" b >out &&
-		test "$(grep -c ": foreign: not a plain file of root.s: not checked$" out)" -eq 7 &&
+		test "$(grep -c ": foreign: not a plain file of root.s that only they may write: not checked$" out)" -eq 7 &&
 		test "$(wc -l <out)" -eq 7
 	'
 	test_expect_success 'a log link planted by the user who owns BACKUP_DIR: refused, the victim intact' '
