@@ -139,8 +139,14 @@ pin()
 	fi
 	[ "$ino" = "$at" ] || die "$1: not the file its name leads to (swapped as it was opened): not drilled"
 }
-pin "$archive" 5
-pin "$archive.b2" 6
+# Descriptors 5 and 6, or 7 and 8 when guardlock's lock is on 5 or 6 (it
+# takes the lowest free one above 2): reusing its number would drop the lock.
+lockfd=${GUARDLOCK_FD:-}
+case $lockfd in '' | *[!0-9]*) lockfd= ;; esac
+fa=5 fs=6
+case $lockfd in 5 | 6) fa=7 fs=8 ;; esac
+pin "$archive" $fa
+pin "$archive.b2" $fs
 
 stage=
 pid=
@@ -169,7 +175,7 @@ trap 'exit 129' HUP
 # 1. The digest written at commit time still matches: not bit rot, not a
 # truncation, not someone else's file. The sidecar's one line is gzsafe's
 # "HEX  NAME", NAME the archive's own; its length sets the digest's.
-IFS= read -r line <&6 || :
+IFS= read -r line <&"$fs" || :
 want=${line%%  *}
 case $want in
 ''|*[!0-9a-f]*) want= ;;
@@ -178,11 +184,11 @@ if [ -z "$want" ] || [ "${line#*  }" != "${archive##*/}" ] || [ $((${#want} % 2)
     [ ${#want} -gt 128 ]; then
 	die "$archive.b2: not gzsafe's sidecar for it (HEX  NAME): not drilled"
 fi
-got=$(sumcheck -p -l $((${#want} * 4)) /dev/fd/5) || die "$archive: sumcheck failed (status $?)"
+got=$(sumcheck -p -l $((${#want} * 4)) "/dev/fd/$fa") || die "$archive: sumcheck failed (status $?)"
 [ "${got%%  *}" = "$want" ] || die "$archive: does not match its digest (sumcheck)"
 
 # 2. Every gzip member inflates with the right CRC and length.
-gzsafe -t /dev/fd/5 > /dev/null || die "$archive: gzsafe -t failed (status $?)"
+gzsafe -t "/dev/fd/$fa" > /dev/null || die "$archive: gzsafe -t failed (status $?)"
 
 # 3. Unpack. A failed gunzip inside the pipe is caught through a marker.
 stage=$(mktemp -d "$DRILL_STAGING/restore-drill.XXXXXX")
@@ -192,11 +198,11 @@ case $archive in
 *.tar.gz) unpack='tar -xf - -C' ;;
 *) die "$archive: neither .xbs.gz nor .tar.gz" ;;
 esac
-{ gzip -dc /dev/fd/5 || : > "$stage/gunzip-failed"; } |
+{ gzip -dc "/dev/fd/$fa" || : > "$stage/gunzip-failed"; } |
     $unpack "$stage/data" 2> "$stage/unpack.log" ||
     die "$archive: unpack failed: $(tail -n 1 "$stage/unpack.log")"
 [ ! -e "$stage/gunzip-failed" ] || die "$archive: gzip -dc failed"
-exec 5<&- 6<&-
+eval "exec $fa<&- $fs<&-"
 
 # 4. Apply the redo log: the copy becomes a consistent data directory.
 "$DRILL_TOOL" --prepare --target-dir="$stage/data" > "$stage/prepare.log" 2>&1 ||
@@ -211,8 +217,6 @@ set -- --no-defaults --datadir="$stage/data" --socket="$stage/sock" \
     --pid-file="$stage/mariadbd.pid" --log-error="$stage/mariadbd.err" \
     --skip-networking --skip-grant-tables --innodb-buffer-pool-size=64M
 [ "$(id -u)" -eq 0 ] && set -- "$@" --user=root
-lockfd=${GUARDLOCK_FD:-}
-case $lockfd in '' | *[!0-9]*) lockfd= ;; esac
 if [ -n "$lockfd" ]; then
 	eval '"$MARIADBD" "$@" > /dev/null 2>&1 '"$lockfd"'>&- &'
 else

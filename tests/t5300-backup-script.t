@@ -262,12 +262,13 @@ test_expect_success 'check-backups.sh removes an old temporary whose writer is g
 	test -e c/.a.gz.$$.5f.tmp && test -e c/.a.gz.999999998.6f.tmp && test ! -e c/.a.gz.999999999.5f.tmp
 '
 
-test_expect_success 'restore-drill.sh: the server does not get the lock, whatever its descriptor number' '
+test_expect_success 'restore-drill.sh: the server does not get the lock, and the drill keeps it, whatever its descriptor number' '
 	rm -rf b && mkdir b && mkdir tree && seq 1000 >tree/f &&
 	tar -C tree -cf - f | gzsafe --digest b/db-20260101-000000.tar.gz &&
 	mkdir fakebin2 && cat >fakebin2/mariadbd <<-EOF && chmod +x fakebin2/mariadbd &&
 	#!/bin/sh
 	ls -l /proc/\$\$/fd >"$SCRATCH/serverfds"
+	flock -n -x "$SCRATCH/dl.lock" true && echo free >"$SCRATCH/lockstate" || echo held >"$SCRATCH/lockstate"
 	exit 1
 	EOF
 	test_expect_code 1 env PATH="$SCRATCH/fakebin2:$PATH" MARIADBD="$SCRATCH/fakebin2/mariadbd" \
@@ -275,6 +276,7 @@ test_expect_success 'restore-drill.sh: the server does not get the lock, whateve
 	    DRILL_LOCK="$SCRATCH/dl.lock" \
 	    guardlock other.lock sh "$EX/restore-drill.sh" 2>err 4>/dev/null &&
 	test -s serverfds && ! grep -q "dl\.lock" serverfds &&
+	echo held >want && test_cmp want lockstate &&
 	test_grep "restored server did not start" err
 '
 
