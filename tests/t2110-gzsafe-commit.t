@@ -85,6 +85,24 @@ test_expect_success 'pipe mode: a FIFO status: 0 commits; never written: 1, no h
 	cat new | test_expect_code 1 timeout 60 gzsafe --status-file fifo out.gz && unchanged
 '
 
+# The documented idioms write the status with 1<> (read-write): a FIFO's
+# open for writing alone waits for a reader, which never comes once gzsafe
+# has given up, and the pipeline (and the lock it runs under) hangs for good.
+test_expect_success 'pipe mode: the documented FIFO idioms never wait for a gzsafe that gave up' '
+	for f in "$TOP/man/gzsafe.1" "$TOP/examples/README.md"; do
+		grep -n "echo \$? *>" "$f" && { echo "$f: a status written with >"; exit 1; }
+		grep -q "echo \$? 1<> " "$f" || { echo "$f: no 1<> idiom"; exit 1; }
+	done &&
+	mkfifo sfifo && mkdir refused.gz &&
+	seq 1 200000 >big &&
+	timeout 60 sh -c "{ cat big; echo \$? 1<> sfifo; } | gzsafe --status-file sfifo refused.gz; echo \$? >rc" 2>err &&
+	test "$(cat rc)" = 125 && test_grep "refused.gz: is a directory" err &&
+	{ cat new; echo $? 1<> sfifo; } | timeout 60 gzsafe --status-file sfifo g.gz &&
+	gzip -dc g.gz | cmp - new &&
+	{ cat new; echo 3 1<> sfifo; } | test_expect_code 1 timeout 60 gzsafe --status-file sfifo out.gz &&
+	unchanged
+'
+
 test_expect_success '--status-file with a COMMAND is bad usage' '
 	test_expect_code 125 gzsafe --status-file st out.gz cat new 2>err &&
 	test_grep "^usage: gzsafe" err
