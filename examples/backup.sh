@@ -30,6 +30,11 @@
 # or refused costs one line on stderr and in the system log, never the
 # backup, and the exit status stays the backup's own.
 set -eu
+# The archive holds the whole database (password hashes included), and
+# gzsafe gives a new one 0666 less the umask: under cron's 022 anyone could
+# read it, under 0 rewrite it and its sidecar. Ours alone, whatever the
+# caller's umask (GZSAFE_OPTS='-m 0640' to let root's group read).
+umask 077
 
 BACKUP_DIR=${BACKUP_DIR:-/backups}
 # File names are $BACKUP_NAME-YYYYmmdd-HHMMSS.xbs.gz (or .tar.gz).

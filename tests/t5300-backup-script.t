@@ -46,6 +46,17 @@ test_expect_success 'a backup: one archive and its sidecar, silently' '
 	(cd b && b2sum --quiet -c "${1#b/}.b2")
 '
 
+test_expect_success 'the archive and its sidecar are private whatever the umask (022, 0)' '
+	mkdir u22 u0 && chmod 755 u22 u0 &&
+	(umask 022 && BACKUP_DIR=$SCRATCH/u22 timeout 60 backup) &&
+	(umask 000 && BACKUP_DIR=$SCRATCH/u0 timeout 60 backup) &&
+	set -- u22/db-*.xbs.gz u0/db-*.xbs.gz && test -f "$1" && test -f "$2" &&
+	for f in "$1" "$1.b2" "$2" "$2.b2"; do
+		test "$(stat -c %a "$f")" = 600 || { ls -l "$f"; exit 1; }
+	done &&
+	sh "$EX/check-backups.sh" u22 && sh "$EX/check-backups.sh" u0
+'
+
 test_expect_success 'BACKUP_LOCK is taken, and held while the tool runs' '
 	rm -rf b && mkdir b &&
 	BACKUP_LOCK=$SCRATCH/bk.lock FAKE_PROBE=$SCRATCH/bk.lock FAKE_OUT=$SCRATCH/probe \
