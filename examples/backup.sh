@@ -304,6 +304,20 @@ if [ -n "$BACKUP_LOCK" ] && [ "${BACKUP_LOCKED_BY:-}" != "$PPID" ]; then
 		# guardlock could not take it: a failed run, that finish records
 		syslog "$line"
 		said=1 recorded='' ;;
+	*)	# The second pass records its end on every way out but one: a
+		# signal it does not trap (SIGKILL, say) kills it unrecorded,
+		# leaving this run's start without an end and the last status
+		# that of a run before, which no alert sees. Such a death says
+		# no line of its own (die always does): recorded here. (A
+		# metrics line of its own was said already.)
+		case $status in
+		129 | 130 | 143) ;;	# trapped: finish recorded it
+		*)	if [ "$status" -ge 128 ] && ! grep -q "^$prog: " -- "$err"; then
+				syslog "$prog: killed by signal $((status - 128)) before it could record its end"
+				metrics_said=1
+				metrics "v_last_end_timestamp_seconds=\$(date +%s) v_last_exit_status=$status"
+			fi ;;
+		esac ;;
 	esac
 	exit "$status"
 fi

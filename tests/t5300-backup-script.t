@@ -381,6 +381,24 @@ test_expect_success 'a refused start: counted, time-stamped, and kept by the run
 	test -z "$(find logs -name ".backup.sh.*")"
 '
 
+# The second pass killed by SIGKILL (by its producer here, as an admin or
+# a watchdog might) records nothing itself: the first pass does. gzsafe,
+# orphaned, still holds the lock: taking it waits for gzsafe's end.
+test_expect_success 'the second pass killed by SIGKILL: its status recorded by the first' '
+	rm -rf b && mkdir b &&
+	printf "#!/bin/sh\nkill -KILL \$(ps -o ppid= -p \$PPID)\nexit 3\n" >killer && chmod +x killer &&
+	before=$(date +%s) &&
+	test_expect_code 137 env SAFEPIPE_METRICS_DIR=$M BACKUP_LOCK=$SCRATCH/bk.lock \
+	    BACKUP_DIR="$SCRATCH/b" BACKUP_TOOL="$SCRATCH/killer" BACKUP_DEFAULTS= BACKUP_SOCKET= \
+	    BACKUP_LOG="$SCRATCH/logs/db.log" timeout 60 sh "$EX/backup.sh" 2>err &&
+	timeout 60 guardlock "$SCRATCH/bk.lock" true &&
+	test "$(value "$P" "safepipe_backup_last_exit_status$L}")" = 137 &&
+	test "$(value "$P" "safepipe_backup_last_end_timestamp_seconds$L}")" -ge "$before" &&
+	test -z "$(ls b)" &&
+	SAFEPIPE_METRICS_DIR=$M BACKUP_LOCK=$SCRATCH/bk.lock timeout 60 backup &&
+	test "$(value "$P" "safepipe_backup_last_exit_status$L}")" = 0
+'
+
 test_expect_success 'a lock file guardlock refuses (not busy): a failed run, recorded' '
 	rm -rf b && mkdir b && chmod 644 bk.lock &&
 	n0=$(value "$P" "safepipe_backup_refused_total$R") &&
