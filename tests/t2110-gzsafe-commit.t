@@ -85,6 +85,63 @@ test_expect_success 'pipe mode: a FIFO status: 0 commits; never written: 1, no h
 	cat new | test_expect_code 1 timeout 60 gzsafe --status-file fifo out.gz && unchanged
 '
 
+# The status recipes of gzsafe(1), as the page prints them (the literal
+# display that starts with line $1): "producer" is ./producer, "output" r.gz,
+# the temporaries go to a directory of the test's own, and the recipe's
+# status is gzsafe's (a function of that name notes it on the way).
+recipe()
+{
+	awk -v first="$1" '$0 == first { on = 1 } on && /^\.Ed$/ { exit } on' \
+	    "$TOP/man/gzsafe.1" >recipe.sh || return 1
+	if ! test -s recipe.sh; then
+		echo "gzsafe(1) has no display that starts: $1"
+		return 1
+	fi
+	cat recipe.sh &&
+	sed -i -e 's/\<producer\>/sh .\/producer/' -e 's/\<output\>/r.gz/' recipe.sh &&
+	mkdir -p tmp && rm -f gzsafe.rc &&
+	{ echo "gzsafe() { command gzsafe \"\$@\"; echo \$? >'$PWD/gzsafe.rc'; }"; cat recipe.sh; } >run.sh &&
+	env TMPDIR="$PWD/tmp" timeout 60 sh run.sh &&
+	read -r rc <gzsafe.rc && return "$rc"
+}
+# shellcheck disable=SC2034  # the first lines, read in the test bodies
+FIFO_RECIPE='d=$(mktemp -d); mkfifo "$d/st"' FILE_RECIPE='st=$(mktemp)'
+# A producer quicker than gzsafe: its output fits the pipe buffer, and its
+# status may be written before gzsafe has started.
+gen_data 3000 7 >small
+
+test_expect_success 'pipe mode: the recipes of gzsafe(1), as printed, commit a producer quicker than gzsafe' '
+	echo "cat small" >producer &&
+	for first in "$FIFO_RECIPE" "$FILE_RECIPE"; do
+		rm -f r.gz &&
+		recipe "$first" &&
+		gzip -dc r.gz >got && cmp got small &&
+		test -z "$(ls tmp)" || exit 1
+	done
+'
+
+test_expect_success 'pipe mode: those recipes with a failing producer: exit 1, nothing committed' '
+	echo "cat small; exit 3" >producer &&
+	for first in "$FIFO_RECIPE" "$FILE_RECIPE"; do
+		rm -f r.gz &&
+		test_expect_code 1 recipe "$first" 2>err &&
+		test_grep "^gzsafe: producer reported status 3; r.gz left unchanged$" err &&
+		test ! -e r.gz && test -z "$(ls tmp)" || exit 1
+	done
+'
+
+# What gzsafe(1) says of a regular file through --status-file: a status
+# written before gzsafe started is taken as stale, fresh file or not. The
+# reader side waits (bounded) until the status is there before it runs gzsafe.
+test_expect_success 'pipe mode: a fresh mktemp file written before gzsafe started: taken as stale, exit 1' '
+	mkdir -p tmp && st=$(TMPDIR=$PWD/tmp mktemp) && rm -f r.gz &&
+	{ cat small; echo 0 >"$st"; } |
+	    { i=0; while ! test -s "$st" && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+	      test_expect_code 1 gzsafe --status-file "$st" r.gz 2>err; } &&
+	test_grep "^gzsafe: status file $st: not written by this run \(stale\?\); r.gz left unchanged$" err &&
+	test ! -e r.gz && rm -f "$st"
+'
+
 test_expect_success '--status-file with a COMMAND is bad usage' '
 	test_expect_code 125 gzsafe --status-file st out.gz cat new 2>err &&
 	test_grep "^usage: gzsafe" err
