@@ -142,22 +142,26 @@ UNITS = backup.cron backup.service backup.timer check-backups.service \
 	check-backups.timer safepipe-failure@.service
 RULES = safepipe.rules.yml safepipe.tests.yml
 
+# Every directory it creates is 0755 and every file 0755 or 0644, whatever
+# the umask (root's 077 would leave the tools to root alone); a directory
+# that is there already keeps its mode (a group-writable /usr/local is the
+# admin's choice).
+INSTALLDIRS = $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(SBINDIR) \
+	$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(SHAREDIR)/prometheus
+
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1
-	cp -f $(PROG) $(DESTDIR)$(BINDIR)/
-	cd $(DESTDIR)$(BINDIR) && chmod 755 $(PROG)
-	cp -f $(MAN) $(DESTDIR)$(MANPREFIX)/man1/
-	cd $(DESTDIR)$(MANPREFIX)/man1 && chmod 644 guardlock.1 gzsafe.1 sumcheck.1
-	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)/prometheus
-	cd examples && cp -f $(SCRIPTS) $(DESTDIR)$(SBINDIR)/
-	cd $(DESTDIR)$(SBINDIR) && chmod 755 $(SCRIPTS)
+	for d in $(INSTALLDIRS); do \
+		test -d "$$d" || install -d -m 755 "$$d" || exit 1; \
+	done
+	install -m 755 $(PROG) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(MAN) $(DESTDIR)$(MANPREFIX)/man1/
+	cd examples && install -m 755 $(SCRIPTS) $(DESTDIR)$(SBINDIR)/
 	for f in $(UNITS); do \
 		sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/bin|$(BINDIR)|g' \
 			examples/$$f > $(DESTDIR)$(SHAREDIR)/$$f || exit 1; \
 	done
 	cd $(DESTDIR)$(SHAREDIR) && chmod 644 $(UNITS)
-	cd examples/prometheus && cp -f $(RULES) $(DESTDIR)$(SHAREDIR)/prometheus/
-	cd $(DESTDIR)$(SHAREDIR)/prometheus && chmod 644 $(RULES)
+	cd examples/prometheus && install -m 644 $(RULES) $(DESTDIR)$(SHAREDIR)/prometheus/
 
 uninstall:
 	cd $(DESTDIR)$(BINDIR) && rm -f $(PROG)

@@ -220,7 +220,7 @@ statusopen(const struct opts *o, struct status *s, char *why)
 		}
 		if (cls != DIR_PRIVATE) {
 			snprintf(why, WHY, "status file %s: not there yet, in a directory others "
-			    "can write: create it first (mktemp, mkfifo) or use a private directory",
+			    "can write: create a FIFO there first (mkfifo) or use a private directory",
 			    o->status);
 			return -1;
 		}

@@ -80,22 +80,19 @@ putarg(char *out, size_t size, size_t *len, const char *s, size_t n)
 #undef PUT
 }
 
-/* A command line for people to read, cut at CMD_MAX with "...". */
+/*
+ * A program's name for people to read, cut at CMD_MAX with "...": a name,
+ * never a command line, since arguments carry passwords (--password=secret)
+ * and a busy line goes to cron's mail and the system log.
+ */
 static void
-cmdline(char *out, size_t size, char *const argv[])
+progname(char *out, size_t size, const char *name)
 {
 	char big[CMD_MAX * 2];
 	size_t len = 0;
-	int i;
 
 	big[0] = '\0';
-	for (i = 0; argv[i]; i++) {
-		if (i > 0 && len + 1 < sizeof(big)) {
-			big[len++] = ' ';
-			big[len] = '\0';
-		}
-		putarg(big, sizeof(big), &len, argv[i], strlen(argv[i]));
-	}
+	putarg(big, sizeof(big), &len, name, strlen(name));
 	if (len > CMD_MAX || len >= size) {
 		len = (CMD_MAX < size ? CMD_MAX : size) - 4;
 		memcpy(big + len, "...", 4);
@@ -103,23 +100,24 @@ cmdline(char *out, size_t size, char *const argv[])
 	snprintf(out, size, "%s", big);
 }
 
-/* The command line of a live process, from /proc/PID/cmdline. */
-void
-proc_cmdline(long long pid, char *out, size_t size)
+/*
+ * A live process's program, as the kernel names it (/proc/PID/comm: the
+ * file it executed, at most 15 bytes), not its command line: a process
+ * may rewrite its argv, and setproctitle(3) puts anything there.
+ */
+static void
+proc_name(long long pid, char *out, size_t size)
 {
-	char path[64], buf[4096], *argv[256];
+	char path[64], buf[64];
 	ssize_t n;
-	int i = 0;
-	char *p;
 
-	snprintf(path, sizeof(path), "/proc/%lld/cmdline", pid);
+	snprintf(path, sizeof(path), "/proc/%lld/comm", pid);
 	out[0] = '\0';
 	if ((n = slurp(path, buf, sizeof(buf))) <= 0)
 		return;
-	for (p = buf; p < buf + n && i < 255; p += strlen(p) + 1)
-		argv[i++] = p;
-	argv[i] = NULL;
-	cmdline(out, size, argv);
+	buf[strcspn(buf, "\n")] = '\0';
+	if (buf[0])
+		progname(out, size, buf);
 }
 
 /* When a live process started, in seconds since the epoch; -1 if unknown. */
@@ -317,7 +315,7 @@ describe_kernel(const struct holders *h, const char *norecord, char *out, size_t
 
 	cmd[0] = '\0';
 	if (pid)
-		proc_cmdline(pid, cmd, sizeof(cmd));
+		proc_name(pid, cmd, sizeof(cmd));
 	others[0] = '\0';
 	if (h->shared && h->n > 1)
 		snprintf(others, sizeof(others), " and %d other%s", h->n - 1, h->n > 2 ? "s" : "");
@@ -345,13 +343,12 @@ describe_kernel(const struct holders *h, const char *norecord, char *out, size_t
  * against what the kernel says (/proc/locks) and against the process
  * table. A record that /proc/locks contradicts is stale (flock(1) or a
  * shared holder took the lock since, and they write none) and is not
- * believed. The record names a command only; a live local holder's
- * command line comes from /proc, as ps(1) would show it to the caller.
+ * believed. A holder is named by its program alone, never its arguments.
  */
 void
 record_describe(int fd, const struct stat *st, char *out, size_t size)
 {
-	char buf[RECORD_SIZE], host[128], boot[40], when[96], cmd[CMD_MAX + 8];
+	char buf[RECORD_SIZE], host[128], boot[40], when[96];
 	struct record r;
 	struct holders h;
 	ssize_t n = -1;
@@ -386,11 +383,8 @@ record_describe(int fd, const struct stat *st, char *out, size_t size)
 		    "(%s, now gone) on %s since %s", r.pid, r.cmd, r.host, when);
 		return;
 	}
-	cmd[0] = '\0';
-	if (local)
-		proc_cmdline(r.pid, cmd, sizeof(cmd));
 	snprintf(out, size, "held by pid %lld (%s) on %s since %s",
-	    r.pid, cmd[0] ? cmd : r.cmd, r.host, when);
+	    r.pid, r.cmd, r.host, when);
 }
 
 /*
@@ -401,9 +395,9 @@ record_describe(int fd, const struct stat *st, char *out, size_t size)
  * itself, as flock(1) users do) is locked but left as it is, and a second
  * name may be a link to a file that is not a lock at all.
  *
- * The record names the command, not its arguments: it outlives the job,
- * and arguments carry passwords that the command itself may hide from
- * ps(1) once it runs. The live command line comes from /proc when asked.
+ * The record names the program, the last component of cmd, not its
+ * arguments: it outlives the job, and arguments carry passwords that the
+ * command itself may hide from ps(1) once it runs.
  *
  * The record goes through a second descriptor on the same inode, open for
  * reading and writing and closed before the exec: the lock's own is
@@ -441,7 +435,7 @@ record_write(int fd, const char *path, const struct stat *st, long long pid, con
 		return "holds other data";
 	}
 	thishost(host, sizeof(host), boot, sizeof(boot));
-	cmdline(line, sizeof(line), (char *const[]){ (char *)cmd, NULL });
+	progname(line, sizeof(line), lastpart(cmd));
 	start = proc_start(pid);
 	len = snprintf(buf, sizeof(buf), RECORD_MAGIC "pid %lld\nstart %lld\nboot %s\n"
 	    "host %s\nsince %lld\ncmd %s\nend\n", pid,

@@ -12,7 +12,7 @@
  */
 #define RECORD_SIZE	1024
 #define RECORD_MAGIC	"guardlock holder record 1\n"
-#define CMD_MAX		640	/* room for the command line in a record */
+#define CMD_MAX		640	/* room for the program's name in a record */
 #define DESC_MAX	(CMD_MAX + 512)
 
 struct record {
@@ -33,8 +33,9 @@ int record_parse(const char *buf, size_t len, struct record *r);
 
 /*
  * Write our record into the lock file behind fd (which holds the lock),
- * naming pid and the command cmd, never its arguments. NULL when written
- * (or when a write error was reported); else why no record was written.
+ * naming pid and the program cmd (its last component), never its
+ * arguments. NULL when written (or when a write error was reported); else
+ * why no record was written.
  */
 const char *record_write(int fd, const char *path, const struct stat *st, long long pid,
     const char *cmd);
@@ -45,8 +46,5 @@ const char *record_write(int fd, const char *path, const struct stat *st, long l
  * kernel confirms it, else from /proc.
  */
 void record_describe(int fd, const struct stat *st, char *out, size_t size);
-
-/* The command line of a live process, quoted, as ps(1) would show it. */
-void proc_cmdline(long long pid, char *out, size_t size);
 
 #endif

@@ -721,11 +721,18 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 	/* What may be a data file is judged by its first line: no reading on through GiBs. */
 	rd.cut = kind == OP_GUESS;
 	g->owner = geteuid();
-	if (kind == OP_STDIN && stdinclosed)
+	if (kind == OP_STDIN && stdinclosed) {
 		errno = EBADF;
-	else if (g->dirfd >= 0 && kind == OP_STDIN)
+	} else if (g->dirfd >= 0 && kind == OP_STDIN) {
 		rd.fd = STDIN_FILENO;
-	else if (g->dirfd >= 0 && (rd.fd = openoperand(g->path, &st)) >= 0)
+		/*
+		 * A file on standard input (-c <LIST) was written by its owner,
+		 * as a LIST given by name: its names are opened for them. A
+		 * pipe says nothing of who wrote what flows through it.
+		 */
+		if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+			g->owner = st.st_uid;
+	} else if (g->dirfd >= 0 && (rd.fd = openoperand(g->path, &st)) >= 0)
 		g->owner = st.st_uid;
 	if (rd.fd < 0) {
 		if (!opt.status)

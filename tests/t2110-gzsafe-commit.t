@@ -90,7 +90,7 @@ test_expect_success 'pipe mode: a FIFO status: 0 commits; never written: 1, no h
 # has given up, and the pipeline (and the lock it runs under) hangs for good.
 test_expect_success 'pipe mode: the documented FIFO idioms never wait for a gzsafe that gave up' '
 	for f in "$TOP/man/gzsafe.1" "$TOP/examples/README.md"; do
-		grep -n "echo \$? *>" "$f" && { echo "$f: a status written with >"; exit 1; }
+		grep -n "echo \$? *> *\"\$d/" "$f" && { echo "$f: a FIFO status written with >"; exit 1; }
 		grep -q "echo \$? 1<> " "$f" || { echo "$f: no 1<> idiom"; exit 1; }
 	done &&
 	mkfifo sfifo && mkdir refused.gz &&
@@ -101,6 +101,67 @@ test_expect_success 'pipe mode: the documented FIFO idioms never wait for a gzsa
 	gzip -dc g.gz | cmp - new &&
 	{ cat new; echo 3 1<> sfifo; } | test_expect_code 1 timeout 60 gzsafe --status-file sfifo out.gz &&
 	unchanged
+'
+
+# The status recipes of gzsafe(1), as the page prints them (the literal
+# display that starts with line $1): "producer" is ./producer, "output" r.gz,
+# the temporaries go to a directory of the test's own, and the recipe's
+# status is gzsafe's (a function of that name notes it on the way).
+recipe()
+{
+	awk -v first="$1" '$0 == first { on = 1 } on && /^\.Ed$/ { exit } on' \
+	    "$TOP/man/gzsafe.1" >recipe.sh || return 1
+	if ! test -s recipe.sh; then
+		echo "gzsafe(1) has no display that starts: $1"
+		return 1
+	fi
+	cat recipe.sh &&
+	sed -i -e 's/\<producer\>/sh .\/producer/' -e 's/\<output\>/r.gz/' recipe.sh &&
+	mkdir -p tmp && rm -f gzsafe.rc &&
+	{ echo "gzsafe() { command gzsafe \"\$@\"; echo \$? >'$PWD/gzsafe.rc'; }"; cat recipe.sh; } >run.sh &&
+	env TMPDIR="$PWD/tmp" timeout 60 sh run.sh &&
+	read -r rc <gzsafe.rc && return "$rc"
+}
+# shellcheck disable=SC2034  # the first lines, read in the test bodies
+FIFO_RECIPE='d=$(mktemp -d); mkfifo "$d/st"' FILE_RECIPE='st=$(mktemp)'
+# A producer quicker than gzsafe: its output fits the pipe buffer, and its
+# status may be written before gzsafe has started. A FIFO keeps no status
+# that nobody reads (1<>, the echo alone has it open): the FIFO recipe's
+# producer writes more than a pipe holds, as any backup does.
+gen_data 3000 7 >small
+gen_data 1000000 8 >medium
+
+test_expect_success 'pipe mode: the recipes of gzsafe(1), as printed, commit a good producer' '
+	for first in "$FIFO_RECIPE:medium" "$FILE_RECIPE:small"; do
+		in=${first##*:} &&
+		echo "cat $in" >producer &&
+		rm -f r.gz &&
+		recipe "${first%:*}" &&
+		gzip -dc r.gz >got && cmp got $in &&
+		test -z "$(ls tmp)" || exit 1
+	done
+'
+
+test_expect_success 'pipe mode: those recipes with a failing producer: exit 1, nothing committed' '
+	echo "cat medium; exit 3" >producer &&
+	for first in "$FIFO_RECIPE" "$FILE_RECIPE"; do
+		rm -f r.gz &&
+		test_expect_code 1 recipe "$first" 2>err &&
+		test_grep "^gzsafe: producer reported status 3; r.gz left unchanged$" err &&
+		test ! -e r.gz && test -z "$(ls tmp)" || exit 1
+	done
+'
+
+# What gzsafe(1) says of a regular file through --status-file: a status
+# written before gzsafe started is taken as stale, fresh file or not. The
+# reader side waits (bounded) until the status is there before it runs gzsafe.
+test_expect_success 'pipe mode: a fresh mktemp file written before gzsafe started: taken as stale, exit 1' '
+	mkdir -p tmp && st=$(TMPDIR=$PWD/tmp mktemp) && rm -f r.gz &&
+	{ cat small; echo 0 >"$st"; } |
+	    { i=0; while ! test -s "$st" && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+	      test_expect_code 1 gzsafe --status-file "$st" r.gz 2>err; } &&
+	test_grep "^gzsafe: status file $st: not written by this run \(stale\?\); r.gz left unchanged$" err &&
+	test ! -e r.gz && rm -f "$st"
 '
 
 test_expect_success '--status-file with a COMMAND is bad usage' '

@@ -17,7 +17,7 @@ test_expect_success 'a status file not yet there, in a directory others can writ
 	cp keep.gz out.gz &&
 	{ cat data; echo 0 >att/st1; } 2>/dev/null |
 	    test_expect_code 125 gzsafe --status-file att/st1 out.gz 2>err &&
-	test_grep "^gzsafe: status file att/st1: not there yet, in a directory others can write: create it first \(mktemp, mkfifo\) or use a private directory; out.gz left unchanged$" err &&
+	test_grep "^gzsafe: status file att/st1: not there yet, in a directory others can write: create a FIFO there first \(mkfifo\) or use a private directory; out.gz left unchanged$" err &&
 	unchanged out.gz
 '
 

@@ -39,6 +39,28 @@ test_expect_success 'a hard link to a file its owner cannot read: not checked on
 	rm att/hard
 '
 
+test_expect_success 'that digest file on standard input: the same verdict and message as by name' '
+	ln secret/pin att/hard &&
+	as_nobody sh -c "printf \"%s  hard\n\" $pinhash >att/S6" &&
+	test_expect_code 2 sumcheck -c att/S6 >out 2>err &&
+	sed "s|att/||" out >want && sed "s|att/||" err >want.err &&
+	test_grep "^sumcheck: hard: uid $(id -u nobody), who wrote the digest file, may not read it: not checked on their behalf$" want.err &&
+	for op in "" - /dev/stdin; do
+		echo "sumcheck -c $op <S6:" &&
+		(cd att && test_expect_code 2 sumcheck -c $op <S6 >../out 2>../err) ||
+		    { cat err; exit 1; }
+		test_cmp want out && test_cmp want.err err || exit 1
+	done &&
+	rm att/hard
+'
+
+test_expect_success 'on a pipe it is the caller'"'"'s: read as the caller may' '
+	ln -f secret/pin att/hard &&
+	(cd att && cat S6 | sumcheck -c >../out) &&
+	echo "hard: OK" >want && test_cmp want out &&
+	rm att/hard
+'
+
 test_expect_success 'the owner'"'"'s own files, and files all may read, are checked as usual' '
 	as_nobody sh -c "echo mine >att/mine && cd att && b2sum mine >S4" &&
 	echo public >att/pub && chmod 644 att/pub && (cd att && b2sum pub >>S4) &&

@@ -21,7 +21,7 @@ test_expect_success 'step 1: overlapping naive runs give the incident message' '
 '
 
 test_expect_success 'step 2: the second run is refused with 75, naming the holder' '
-	test_grep "^\[ok\] 2\. second run refused \(exit 75\): guardlock: .*: busy: held by pid [0-9]+ \(gzsafe --digest " out
+	test_grep "^\[ok\] 2\. second run refused \(exit 75\): guardlock: .*: busy: held by pid [0-9]+ \(gzsafe\) on " out
 '
 
 test_expect_success 'step 2: one run committed the archive and its digest, which verifies' '

@@ -47,7 +47,7 @@ test_expect_success 'a lock held past MAX_SECONDS: 3, the holder named; briefly 
 	age_at_least_1s lk &&
 	test_expect_code 3 sh "$CHECK" backups lk 0 >out &&
 	test "$(wc -l <out)" -eq 1 &&
-	test_grep "^lk: held for more than 0s: held by pid $pid \\(cat hold\\) on $(hostname) since " out &&
+	test_grep "^lk: held for more than 0s: held by pid $pid \\(sh\\) on $(hostname) since " out &&
 	: >hold && wait $pid &&
 	sh "$CHECK" backups lk 0 >out && test ! -s out
 '

@@ -43,6 +43,52 @@ test_expect_success 'make install DESTDIR: programs, scripts, examples, rules' '
 	cmp "$TOP/examples/prometheus/safepipe.rules.yml" "$S/prometheus/safepipe.rules.yml"
 '
 
+# root's umask is often 077: what make install creates must still be for
+# everyone to run and read.
+test_expect_success 'make install under umask 077: directories 755, files 755 or 644' '
+	(umask 077 && make -s -C src install DESTDIR="$SCRATCH/u077") >out 2>&1 ||
+	    { cat out; exit 1; }
+	(cd "$SCRATCH/u077" && find . -mindepth 1 -type d | sort | xargs stat -c "%a %n") >got &&
+	cat >want <<-\EOF &&
+	755 ./usr
+	755 ./usr/local
+	755 ./usr/local/bin
+	755 ./usr/local/sbin
+	755 ./usr/local/share
+	755 ./usr/local/share/man
+	755 ./usr/local/share/man/man1
+	755 ./usr/local/share/safepipe
+	755 ./usr/local/share/safepipe/prometheus
+	EOF
+	test_cmp want got &&
+	test "$(stat -c %a "$SCRATCH/u077")" = 755 &&
+	(cd "$SCRATCH/u077" && find . -type f | sort | xargs stat -c "%a %n") >got &&
+	(cd "$ROOT" && find . -type f | sort | xargs stat -c "%a %n") >want &&
+	test_cmp want got
+'
+
+test_expect_success 'make install: a directory that is there already keeps its mode' '
+	mkdir -p "$SCRATCH/pre/usr/local/bin" && chmod 2775 "$SCRATCH/pre/usr/local/bin" &&
+	make -s -C src install DESTDIR="$SCRATCH/pre" >out 2>&1 || { cat out; exit 1; }
+	test "$(stat -c %a "$SCRATCH/pre/usr/local/bin")" = 2775 &&
+	test "$(stat -c %a "$SCRATCH/pre/usr/local/bin/gzsafe")" = 755
+'
+
+if nobody_ok; then
+	test_expect_success 'installed under umask 077: another user runs the tools, reads the pages' '
+		b=$SCRATCH/u077/usr/local &&
+		as_nobody "$b/bin/gzsafe" --version >out &&
+		test_grep "^gzsafe " out &&
+		as_nobody "$b/bin/guardlock" --version &&
+		as_nobody "$b/bin/sumcheck" --version &&
+		as_nobody cat "$b/share/man/man1/gzsafe.1" >page &&
+		cmp page "$TOP/man/gzsafe.1" &&
+		as_nobody sh -n "$b/sbin/backup.sh"
+	'
+else
+	test_skip 'installed under umask 077: another user runs them' 'needs root, user nobody and setpriv'
+fi
+
 test_expect_success 'every script the cron and systemd examples call is installed there' '
 	grep -ho "/usr/local/[a-z]*bin/[a-z.-]*" "$S"/backup.cron "$S"/*.service |
 	    sort -u >called &&
