@@ -25,7 +25,9 @@ if [ $# -eq 0 ]; then
 	done
 fi
 # Race rounds prove the lock, not memory safety: a few are enough here.
-SAFEPIPE_TEST_ROUNDS=3 SAFEPIPE_BINDIR=$work/bin prove "$@"
+# memcheck runs a program's threads one at a time: a test per CPU.
+jobs=$(nproc 2>/dev/null || echo 1)
+SAFEPIPE_TEST_ROUNDS=3 SAFEPIPE_BINDIR=$work/bin prove -j "$jobs" "$@"
 # valgrind 3.19 does not know openat2(2) (437): it answers ENOSYS, which
 # sumcheck meets with its own component-by-component walk, and says so in
 # a five-line note that is no error of ours.
