@@ -727,10 +727,13 @@ readgroup(struct group *g, const char *operand, int stdinclosed)
 		rd.fd = STDIN_FILENO;
 		/*
 		 * A file on standard input (-c <LIST) was written by its owner,
-		 * as a LIST given by name: its names are opened for them. A
-		 * pipe says nothing of who wrote what flows through it.
+		 * as a LIST given by name: its names are opened for them. So
+		 * is a FIFO (-c <FIFO): another user's mkfifo is theirs to
+		 * feed. A pipe is its maker's, the caller's shell for
+		 * `cat LIST | sumcheck -c`, and so the caller's.
 		 */
-		if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+		if (fstat(STDIN_FILENO, &st) == 0 &&
+		    (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)))
 			g->owner = st.st_uid;
 	} else if (g->dirfd >= 0 && (rd.fd = openoperand(g->path, &st)) >= 0)
 		g->owner = st.st_uid;

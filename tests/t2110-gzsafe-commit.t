@@ -152,6 +152,16 @@ test_expect_success 'pipe mode: those recipes with a failing producer: exit 1, n
 	done
 '
 
+# The --status-fd FIFO recipe: the FIFO is open before the pipeline starts,
+# so a producer quicker than gzsafe cannot write its status into a FIFO
+# that nobody holds (it was lost, and gzsafe waited 60 s and failed).
+test_expect_success 'pipe mode: the --status-fd FIFO recipe of gzsafe(1) commits a quick producer' '
+	mkdir -p sfd && d=$PWD/sfd && export d && rm -f sfd/st && mkfifo sfd/st &&
+	echo "cat small" >producer && rm -f r.gz &&
+	recipe "{ { producer; echo \$? 1<> \"\$d/st\"; } | gzsafe --status-fd 3 output; } 3<>\"\$d/st\"" &&
+	gzip -dc r.gz >got && cmp got small
+'
+
 # What gzsafe(1) says of a regular file through --status-file: a status
 # written before gzsafe started is taken as stale, fresh file or not. The
 # reader side waits (bounded) until the status is there before it runs gzsafe.

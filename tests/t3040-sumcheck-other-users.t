@@ -54,6 +54,16 @@ test_expect_success 'that digest file on standard input: the same verdict and me
 	rm att/hard
 '
 
+test_expect_success 'their FIFO on standard input is theirs, not a pipe of the caller'"'"'s' '
+	ln -f secret/pin att/hard &&
+	as_nobody mkfifo att/S6.fifo &&
+	{ as_nobody sh -c "cat att/S6 >att/S6.fifo" & } &&
+	(cd att && test_expect_code 2 sumcheck -c <S6.fifo >../out 2>../err) &&
+	wait &&
+	test_cmp want out && test_cmp want.err err &&
+	rm att/hard
+'
+
 test_expect_success 'on a pipe it is the caller'"'"'s: read as the caller may' '
 	ln -f secret/pin att/hard &&
 	(cd att && cat S6 | sumcheck -c >../out) &&
