@@ -27,7 +27,8 @@ fi
 # Race rounds prove the lock, not memory safety: a few are enough here.
 # memcheck runs a program's threads one at a time: a test per CPU.
 jobs=$(nproc 2>/dev/null || echo 1)
-SAFEPIPE_TEST_ROUNDS=3 SAFEPIPE_BINDIR=$work/bin prove -j "$jobs" "$@"
+# shellcheck disable=SC2086  # PROVEFLAGS: words
+SAFEPIPE_TEST_ROUNDS=3 SAFEPIPE_BINDIR=$work/bin prove -j "$jobs" ${PROVEFLAGS:-} "$@"
 # valgrind 3.19 does not know openat2(2) (437): it answers ENOSYS, which
 # sumcheck meets with its own component-by-component walk, and says so in
 # a five-line note that is no error of ours.
