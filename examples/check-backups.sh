@@ -130,16 +130,34 @@ age()
 # in it, and from here on every name is relative. On failure, the reason
 # on stdout. Checked before anything else, and again where the file is
 # written, in the subshell that writes it.
+# "dir/" and "dir/." name dir; "." (the directory we were started in) and
+# "/" have no last name that anyone could swap; a name ending in ".." has
+# one, the component before it, that this check cannot see: refused.
 me=$(id -u)
 metrics_here()
 {
-	up=$(cd -P -- "$(dirname -- "$1")" 2>/dev/null && pwd -P) || up=
-	cd -P -- "$1" 2>/dev/null || { echo "no such directory"; return 1; }
+	set -- "$1" "$1"
+	while :; do
+		case $2 in
+		/.) set -- "$1" / ;;
+		*?/) set -- "$1" "${2%/}" ;;
+		*?/.) set -- "$1" "${2%/.}" ;;
+		*) break ;;
+		esac
+	done
+	case $2 in
+	.. | */..) echo "a name ending in ..: name the directory itself"; return 1 ;;
+	esac
+	up=$(cd -P -- "$(dirname -- "$2")" 2>/dev/null && pwd -P) || up=
+	cd -P -- "$2" 2>/dev/null || { echo "no such directory"; return 1; }
 	case $(stat -c %u:%A -- . 2>/dev/null) in
 	"$me":d????-??-? | 0:d????-??-?) ;;
 	*) echo "others may write it"; return 1 ;;
 	esac
-	if [ -z "$up" ] || [ "$(pwd -P)" != "${up%/}/$(basename -- "$1")" ]; then
+	case $2 in
+	. | /) return 0 ;;
+	esac
+	if [ -z "$up" ] || [ "$(pwd -P)" != "${up%/}/$(basename -- "$2")" ]; then
 		echo "not the directory its name leads to (a link to another, or moved away)"
 		return 1
 	fi

@@ -306,6 +306,20 @@ test_expect_success 'a metrics directory others may write is refused: 2, one lin
 	test_grep "^check-backups.sh: nonesuch: no such directory" err
 '
 
+test_expect_success '-m ., DIR/ and DIR/. name the directory; a name ending in .. is refused' '
+	rm -rf m2 && mkdir m2 && chmod 755 m2 &&
+	(cd m2 && sh "$CHECK" -m . ../backups) &&
+	prom_name check ../backups >want && ls -A m2 >got && test_cmp want got &&
+	rm -f m2/* &&
+	sh "$CHECK" -m m2/ backups && sh "$CHECK" -m m2/./ backups &&
+	prom_name check backups >want && ls -A m2 >got && test_cmp want got &&
+	mkdir m2/sub &&
+	test_expect_code 2 sh "$CHECK" -m m2/sub/.. backups >out 2>err &&
+	test ! -s out &&
+	echo "check-backups.sh: m2/sub/..: a name ending in ..: name the directory itself: refusing to write metrics there (SAFEPIPE_METRICS_DIR, -m)" >want &&
+	test_cmp want err
+'
+
 test_expect_success 'a link at the final name is replaced, never written through' '
 	echo precious >victim && cp victim keep &&
 	rm -f "$F" &&
