@@ -136,28 +136,28 @@ age()
 me=$(id -u)
 metrics_here()
 {
-	set -- "$1" "$1"
+	mdir=$1
 	while :; do
-		case $2 in
-		/.) set -- "$1" / ;;
-		*?/) set -- "$1" "${2%/}" ;;
-		*?/.) set -- "$1" "${2%/.}" ;;
+		case $mdir in
+		/.) mdir=/ ;;
+		*?/) mdir=${mdir%/} ;;
+		*?/.) mdir=${mdir%/.} ;;
 		*) break ;;
 		esac
 	done
-	case $2 in
+	case $mdir in
 	.. | */..) echo "a name ending in ..: name the directory itself"; return 1 ;;
 	esac
-	up=$(cd -P -- "$(dirname -- "$2")" 2>/dev/null && pwd -P) || up=
-	cd -P -- "$2" 2>/dev/null || { echo "no such directory"; return 1; }
+	up=$(cd -P -- "$(dirname -- "$mdir")" 2>/dev/null && pwd -P) || up=
+	cd -P -- "$mdir" 2>/dev/null || { echo "no such directory"; return 1; }
 	case $(stat -c %u:%A -- . 2>/dev/null) in
 	"$me":d????-??-? | 0:d????-??-?) ;;
 	*) echo "others may write it"; return 1 ;;
 	esac
-	case $2 in
+	case $mdir in
 	. | /) return 0 ;;
 	esac
-	if [ -z "$up" ] || [ "$(pwd -P)" != "${up%/}/$(basename -- "$2")" ]; then
+	if [ -z "$up" ] || [ "$(pwd -P)" != "${up%/}/$(basename -- "$mdir")" ]; then
 		echo "not the directory its name leads to (a link to another, or moved away)"
 		return 1
 	fi
