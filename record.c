@@ -120,18 +120,27 @@ proc_name(long long pid, char *out, size_t size)
 		progname(out, size, buf);
 }
 
-/* When a live process started, in seconds since the epoch; -1 if unknown. */
+/*
+ * When a live process started, in seconds since the epoch; -1 if unknown.
+ * /proc/stat is read line by line: btime follows a line per CPU and the
+ * interrupt counts, tens of kilobytes on a large host.
+ */
 static long long
 proc_started(long long pid)
 {
-	char buf[8192], *p;
 	long long ticks = proc_start(pid), btime = -1;
 	long hz = sysconf(_SC_CLK_TCK);
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *fp;
 
-	if (ticks < 0 || hz <= 0 || slurp("/proc/stat", buf, sizeof(buf)) < 0)
+	if (ticks < 0 || hz <= 0 || !(fp = fopen("/proc/stat", "re")))
 		return -1;
-	if ((p = strstr(buf, "\nbtime ")))
-		btime = strtoll(p + 7, NULL, 10);
+	while (btime < 0 && getline(&line, &cap, fp) > 0)
+		if (strncmp(line, "btime ", 6) == 0)
+			btime = strtoll(line + 6, NULL, 10);
+	free(line);
+	fclose(fp);
 	return btime > 0 ? btime + ticks / hz : -1;
 }
 

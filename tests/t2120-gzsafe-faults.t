@@ -132,13 +132,13 @@ test_expect_success 'sumcheck -f racing gzsafe: a sidecar only ever vouches for 
 # ten seconds of patience before going ahead: 8 s is the bound.
 test_expect_success 'a lock on the directory itself, held by the caller: no wait for ourselves' '
 	mkdir ld && chmod 700 ld &&
-	timeout 8 guardlock -n ld gzsafe --digest ld/out.gz cat small.1 &&
+	command timeout 8 guardlock -n ld gzsafe --digest ld/out.gz cat small.1 &&
 	gzip -dc ld/out.gz | cmp - small.1 &&
 	(cd ld && b2sum --quiet -c out.gz.b2) &&
 	if need flock; then
-		timeout 8 flock ld gzsafe --digest ld/out.gz cat small.2 &&
+		command timeout 8 flock ld gzsafe --digest ld/out.gz cat small.2 &&
 		gzip -dc ld/out.gz | cmp - small.2 &&
-		timeout 8 flock ld sumcheck -f ld/out.gz &&
+		command timeout 8 flock ld sumcheck -f ld/out.gz &&
 		(cd ld && b2sum --quiet -c out.gz.b2)
 	fi
 '

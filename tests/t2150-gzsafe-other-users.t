@@ -104,7 +104,7 @@ test_expect_success 'the commit lock held by another user: no wait, the commit g
 	as_nobody flock att sh -c "touch att/held; read _ <att/go" &
 	wait_for att/held 20 &&
 	# A holder of ours would be waited for 10 s: timeout 9 fails then.
-	timeout 9 gzsafe --digest att/lk.gz cat data &&
+	command timeout 9 gzsafe --digest att/lk.gz cat data &&
 	gzip -dc att/lk.gz | cmp - data &&
 	echo >att/go && wait
 '
@@ -115,7 +115,7 @@ test_expect_success 'the commit lock held by another user whose taker exited: no
 	rm -f att/held && mkfifo att/go2 && chown nobody att/go2 || exit 1
 	as_nobody sh -c "exec 9<att && flock -x 9 && touch att/held && read _ <att/go2" &
 	wait_for att/held 20 &&
-	timeout 9 gzsafe --digest att/lk2.gz cat data &&
+	command timeout 9 gzsafe --digest att/lk2.gz cat data &&
 	gzip -dc att/lk2.gz | cmp - data &&
 	echo >att/go2 && wait
 '
