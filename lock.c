@@ -39,6 +39,7 @@ static sigset_t oldmask;
 static struct itimerval oldtimer;	/* the caller's alarm, if any */
 static struct timespec armedat;
 static int armed, callers;		/* callers: the caller's alarm is our deadline */
+static int handback;			/* a SIGALRM was pending for the caller */
 
 static const char usage_guardlock[] =
 	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile command [arg ...]\n"
@@ -95,6 +96,18 @@ s2tv(double s, struct timeval *tv)
 		tv->tv_usec = 1;
 }
 
+/* Take a pending SIGALRM (blocked in set): 1 if there was one. */
+static int
+takealarm(const sigset_t *set)
+{
+	struct timespec none = { 0, 0 };
+	int took = 0;
+
+	while (sigtimedwait(set, NULL, &none) == SIGALRM)
+		took = 1;
+	return took;
+}
+
 static void
 timer_arm(double secs)
 {
@@ -118,6 +131,12 @@ timer_arm(double secs)
 	sigaction(SIGALRM, &sa, &oldalarm);
 	sigemptyset(&set);
 	sigaddset(&set, SIGALRM);
+	/*
+	 * A SIGALRM pending and blocked when we were started is the
+	 * caller's, not our deadline: it is taken aside here and handed
+	 * back, still pending, to the command (timer_disarm).
+	 */
+	handback = takealarm(&set);
 	sigprocmask(SIG_UNBLOCK, &set, &oldmask);
 	memset(&it, 0, sizeof(it));
 	s2tv(secs, &it.it_value);
@@ -132,13 +151,26 @@ static void
 timer_disarm(void)
 {
 	struct itimerval it;
+	sigset_t set;
 	double left;
 
 	if (!armed)
 		return;
+	/*
+	 * Our timer stopped with SIGALRM blocked, and a tick of it that was
+	 * generated but not yet delivered taken here: restoring the old
+	 * action first would let that tick kill us (valgrind, for one,
+	 * delivers signals late).
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	memset(&it, 0, sizeof(it));
 	setitimer(ITIMER_REAL, &it, NULL);
+	takealarm(&set);
 	sigaction(SIGALRM, &oldalarm, NULL);
+	if (handback)
+		raise(SIGALRM);		/* blocked in oldmask: pending, as it came */
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	armed = 0;
 	if (!timerisset(&oldtimer.it_value))

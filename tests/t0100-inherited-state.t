@@ -257,6 +257,55 @@ test_expect_success 'the caller'"'"'s alarm: guardlock -w does not swallow it' '
 	perl -e "alarm 30; exec @ARGV" guardlock -w 5 al.lock true
 '
 
+# guardlock hands its command the signal state it was given, but for
+# SIGCHLD; sumcheck unblocks what it catches, like gzsafe.
+if wrapped; then
+	test_skip 'guardlock and sumcheck: inherited signal state' 'valgrind, not the program, would be looked at'
+else
+test_expect_success 'guardlock: SIGCHLD ignored is reset for the command; SIGHUP ignored and SIGTERM blocked pass on' '
+	: >g.lock && chmod 600 g.lock &&
+	sigcall "\$SIG{CHLD} = q(IGNORE); \$SIG{HUP} = q(IGNORE); sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGTERM))" \
+	    guardlock g.lock grep -E "^Sig(Ign|Blk):" /proc/self/status >st &&
+	ign=$(sed -n "s/^SigIgn:[[:space:]]*//p" st) && blk=$(sed -n "s/^SigBlk:[[:space:]]*//p" st) &&
+	test $(( 0x$ign & (1 << 16) )) -eq 0 &&
+	test $(( 0x$ign & 1 )) -ne 0 &&
+	test $(( 0x$blk & (1 << 14) )) -ne 0
+'
+
+test_expect_success 'sumcheck with SIGTERM blocked by the caller: SIGTERM still ends it, 143' '
+	rm -f sf && mkfifo sf &&
+	{ sigcall "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGTERM))" sumcheck -p - <sf >sout 2>serr & pid=$!; } &&
+	exec 7>sf && echo some >&7 &&
+	n=0 && while [ "$(cat /proc/$pid/comm 2>/dev/null)" != sumcheck ] && [ $n -lt $((400 * SLOW)) ]; do
+		sleep 0.05; n=$((n + 1))
+	done &&
+	kill -TERM $pid &&
+	exec 7>&- &&
+	{ wait $pid; st=$?; } && test $st -eq 143 &&
+	test ! -s sout
+'
+fi
+
+# A SIGALRM the caller blocked and left pending is theirs: it neither ends
+# -w's wait at once nor is lost; the command gets it as it came.
+if wrapped; then
+	test_skip 'a SIGALRM pending for the caller' 'the wrapper shell, not the program, would get it'
+else
+test_expect_success 'a SIGALRM pending and blocked: not the -w deadline, and handed on to the command' '
+	: >pa.lock && chmod 600 pa.lock &&
+	pend="sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGALRM)); kill q(ALRM), \$\$" &&
+	sigcall "$pend" guardlock -w 5 pa.lock grep -E "^(SigBlk|SigPnd|ShdPnd):" /proc/self/status >st &&
+	cat st &&
+	blk=$(sed -n "s/^SigBlk:[[:space:]]*//p" st) && test $(( 0x$blk & (1 << 13) )) -ne 0 &&
+	pnd=$(sed -n "s/^SigPnd:[[:space:]]*//p" st) && shd=$(sed -n "s/^ShdPnd:[[:space:]]*//p" st) &&
+	test $(( (0x$pnd | 0x$shd) & (1 << 13) )) -ne 0 &&
+	hold h guardlock pa.lock &&
+	test_expect_code 75 sigcall "$pend" guardlock -v -w 1 pa.lock true 2>err &&
+	test_grep ": pa.lock: gave up after [1-9][0-9]*\.[0-9]+ s$" err &&
+	release h
+'
+fi
+
 if need unshare && unshare -m true 2>/dev/null; then
 	test_expect_success 'no /dev/null to fill a closed descriptor: nothing runs' '
 		rm -f ran &&

@@ -5,7 +5,7 @@
 set -eu
 
 build="make gcc libc6-dev pkg-config zlib1g-dev libb2-dev libdeflate-dev gzip tar coreutils util-linux python3"
-test="perl pigz libdeflate-tools isal zstd mandoc time procps psmisc acl attr mariadb-server mariadb-backup mariadb-client shellcheck cppcheck clang valgrind fuse3 libfuse3-dev prometheus prometheus-node-exporter curl systemd"
+test="perl pigz libdeflate-tools isal zstd mandoc time procps psmisc strace acl attr mariadb-server mariadb-backup mariadb-client shellcheck cppcheck clang valgrind fuse3 libfuse3-dev prometheus prometheus-node-exporter curl systemd"
 
 want=$build
 [ "${1:-}" = --test ] && want="$want $test"
