@@ -149,6 +149,20 @@ atomic_sync(struct atomic *a)
 	return fsync(a->fd);
 }
 
+/*
+ * Some filesystems (NFS) report a failed write-back only when the file is
+ * closed, and every close(2) flushes, a duplicate's as much as the last
+ * one's. One is closed here, before the staged file has its name, so that
+ * such a failure stops the commit: with --no-sync it is the only check.
+ */
+int
+atomic_flush(struct atomic *a)
+{
+	int d = fcntl(a->fd, F_DUPFD_CLOEXEC, 3);
+
+	return d < 0 ? -1 : close(d);
+}
+
 int
 atomic_syncdir(struct atomic *a)
 {

@@ -27,6 +27,7 @@ struct atomic {
 int atomic_open(struct atomic *, const char *path, mode_t mode);
 
 int atomic_sync(struct atomic *);		/* fsync the staged file */
+int atomic_flush(struct atomic *);		/* close a duplicate: late write-back errors */
 int atomic_publish(struct atomic *, int flags);	/* make it the target, one step */
 int atomic_syncdir(struct atomic *);		/* persist the new name */
 

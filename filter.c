@@ -457,6 +457,9 @@ stagedigest(struct gzpool *pool, const char *path, const char *scpath, const str
 	    (!o->nosync && atomic_sync(&side) < 0)) {
 		snprintf(why, WHY, "%s: write: %s", scpath, strerror(errno));
 		r = -1;
+	} else if (atomic_flush(&side) < 0) {
+		snprintf(why, WHY, "%s: close: %s", scpath, strerror(errno));
+		r = -1;
 	}
 	free(line);
 	return r;
@@ -626,6 +629,10 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 	}
 	if (!o->nosync && atomic_sync(&data) < 0) {
 		snprintf(why, WHY, "%s: fsync: %s", path, strerror(errno));
+		goto failed;
+	}
+	if (atomic_flush(&data) < 0) {
+		snprintf(why, WHY, "%s: close: %s", path, strerror(errno));
 		goto failed;
 	}
 	if (o->verify && gzpool_verified(pool, why, WHY) < 0)

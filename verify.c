@@ -446,6 +446,8 @@ writesidecar(const struct job *j, const char *sc)
 		weprintf("%s: write:", sc);
 	else if (atomic_sync(&a) < 0)
 		weprintf("%s: fsync:", sc);
+	else if (atomic_flush(&a) < 0)
+		weprintf("%s: close:", sc);
 	else
 		r = publish(&a, j, sc);
 	atomic_abort(&a);

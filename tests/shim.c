@@ -37,6 +37,10 @@
  * SHIM_EIO_WRITE=1: write(2) to a regular file other than standard output
  * and standard error fails with EIO, as a dying disk would: the exit-status
  * test provokes the programs' I/O failures with it.
+ *
+ * SHIM_EIO_CLOSE=all|MAXBYTES: close(2) of a regular file open for writing
+ * (of at most MAXBYTES: a sidecar, not its archive) closes it and fails
+ * with EIO, as NFS reports a write-back that failed late.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -137,6 +141,26 @@ write(int fd, const void *buf, size_t n)
 		return -1;
 	}
 	return real(fd, buf, n);
+}
+
+int
+close(int fd)
+{
+	static int (*real)(int);
+	const char *max = getenv("SHIM_EIO_CLOSE");
+	struct stat st;
+	int fl, r;
+
+	if (!real)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "close");
+	fl = max && fd > 2 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (strcmp(max, "all") == 0 || st.st_size <= atoll(max)) ? fcntl(fd, F_GETFL) : -1;
+	r = real(fd);
+	if (r == 0 && fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) {
+		errno = EIO;
+		return -1;
+	}
+	return r;
 }
 
 ssize_t

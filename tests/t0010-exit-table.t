@@ -106,6 +106,7 @@ test_expect_success 'gzsafe: the producer'"'"'s own status, 126, 127, 128+N; ref
 	run gzsafe 125 gzsafe nodir/o.gz true &&
 	run gzsafe 125 gzsafe -N good.gz true &&
 	run gzsafe 125 with_shim SHIM_EIO_WRITE=1 gzsafe --digest good.gz echo data &&
+	run gzsafe 125 with_shim SHIM_EIO_CLOSE=all gzsafe --no-sync --digest good.gz echo data &&
 	run gzsafe 125 gzsafe good.gz <&- &&
 	mkdir -m 700 p && st=p/st && echo 4 >$st &&
 	run gzsafe 1 sh -c "echo data | gzsafe --status-file $st good.gz" &&
@@ -144,6 +145,7 @@ test_expect_success 'sumcheck: 0 written or verified, 1 mismatch, 2 could not, I
 	run sumcheck 2 sumcheck -c nothere &&
 	run sumcheck 2 sumcheck nothere &&
 	run sumcheck 2 with_shim SHIM_EIO_WRITE=1 sumcheck -f f &&
+	run sumcheck 2 with_shim SHIM_EIO_CLOSE=all sumcheck -f f &&
 	run sumcheck 2 sumcheck -p <&- &&
 	run sumcheck 0 sumcheck -p f
 '

@@ -235,6 +235,21 @@ test_expect_success '--verify rereads the file: a bit lost on the way is caught,
 	gzip -dc nv.gz | cmp - new
 '
 
+# NFS reports a write-back that failed late only at close(2), which the
+# shim fails as NFS would: the archive, then the sidecar, with and
+# without --no-sync (where that close is the only check).
+test_expect_success 'a write-back failure reported at close: 125, one line, OUTPUT unchanged' '
+	for sync in "" --no-sync; do
+		test_expect_code 125 with_shim SHIM_EIO_CLOSE=all gzsafe $sync --digest out.gz <new 2>err &&
+		test "$(wc -l <err)" -eq 1 &&
+		test_grep "^gzsafe: out.gz: close: Input/output error; out.gz left unchanged$" err &&
+		unchanged &&
+		test_expect_code 125 with_shim SHIM_EIO_CLOSE=300 gzsafe $sync --digest out.gz <new 2>err &&
+		test_grep "^gzsafe: out.gz.b2: close: Input/output error; out.gz left unchanged$" err &&
+		unchanged || exit 1
+	done
+'
+
 test_expect_success 'silent on success; -v reports progress and a summary on stderr' '
 	gzsafe s.gz <new >out 2>err && test ! -s out && test ! -s err &&
 	gzsafe -v s.gz <new 2>err && test_grep "committed" err
