@@ -40,6 +40,7 @@ static struct itimerval oldtimer;	/* the caller's alarm, if any */
 static struct timespec armedat;
 static int armed, callers;		/* callers: the caller's alarm is our deadline */
 static int handback;			/* a SIGALRM was pending for the caller */
+static volatile sig_atomic_t sent;	/* a process sent SIGALRM while we waited */
 
 static const char usage_guardlock[] =
 	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile command [arg ...]\n"
@@ -68,11 +69,20 @@ vlog(const char *fmt, ...)
 	weprintf("%s.%03ld: %s", stamp, now.tv_nsec / 1000000, msg);
 }
 
+/*
+ * Only the kernel's SIGALRM, from the timer, is the deadline. One that a
+ * process sent (kill, raise) is not ours: it is handed on (timer_disarm)
+ * as if we had never caught it.
+ */
 static void
-onalarm(int sig)
+onalarm(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
-	expired = 1;
+	(void)uc;
+	if (si && si->si_code == SI_KERNEL)
+		expired = 1;
+	else
+		sent = 1;
 }
 
 /*
@@ -115,18 +125,9 @@ timer_arm(double secs)
 	struct itimerval it;
 	sigset_t set;
 
-	/*
-	 * An alarm the caller set (alarm(2) before exec) is theirs: if it is
-	 * due before our deadline it ends the wait, and goes off as it would
-	 * have (timer_disarm); if later, it is set again for what is left.
-	 */
-	getitimer(ITIMER_REAL, &oldtimer);
-	clock_gettime(CLOCK_MONOTONIC, &armedat);
-	callers = timerisset(&oldtimer.it_value) && tv2s(&oldtimer.it_value) < secs;
-	if (callers)
-		secs = tv2s(&oldtimer.it_value);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onalarm;
+	sa.sa_sigaction = onalarm;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &oldalarm);
 	sigemptyset(&set);
@@ -138,6 +139,18 @@ timer_arm(double secs)
 	 */
 	handback = takealarm(&set);
 	sigprocmask(SIG_UNBLOCK, &set, &oldmask);
+	/*
+	 * An alarm the caller set (alarm(2) before exec) is theirs. If it
+	 * would kill us (SIGALRM at its default, not blocked) and is due
+	 * before our deadline, it ends the wait and goes off as it would
+	 * have; otherwise it is set again for what is left (timer_disarm).
+	 */
+	getitimer(ITIMER_REAL, &oldtimer);
+	clock_gettime(CLOCK_MONOTONIC, &armedat);
+	callers = timerisset(&oldtimer.it_value) && tv2s(&oldtimer.it_value) < secs &&
+	    oldalarm.sa_handler == SIG_DFL && !sigismember(&oldmask, SIGALRM);
+	if (callers)
+		secs = tv2s(&oldtimer.it_value);
 	memset(&it, 0, sizeof(it));
 	s2tv(secs, &it.it_value);
 	it.it_interval.tv_usec = 10000;
@@ -169,20 +182,26 @@ timer_disarm(void)
 	setitimer(ITIMER_REAL, &it, NULL);
 	takealarm(&set);
 	sigaction(SIGALRM, &oldalarm, NULL);
-	if (handback)
-		raise(SIGALRM);		/* blocked in oldmask: pending, as it came */
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	/*
+	 * What was the caller's goes back to the process, not this thread:
+	 * pending as it came, or delivered now as it would have been.
+	 */
+	if (handback || sent)
+		kill(getpid(), SIGALRM);
 	armed = 0;
-	if (!timerisset(&oldtimer.it_value))
-		return;
-	left = tv2s(&oldtimer.it_value) - elapsed(&armedat);
-	if (left <= 0 || (callers && expired)) {
-		raise(SIGALRM);		/* the caller's alarm went off while we waited */
-		return;
+	if (timerisset(&oldtimer.it_value)) {
+		left = tv2s(&oldtimer.it_value) - elapsed(&armedat);
+		if (left <= 0 || (callers && expired)) {
+			kill(getpid(), SIGALRM);	/* it went off while we waited */
+			left = tv2s(&oldtimer.it_interval);
+		}
+		if (left > 0) {
+			it.it_interval = oldtimer.it_interval;
+			s2tv(left, &it.it_value);
+			setitimer(ITIMER_REAL, &it, NULL);
+		}
 	}
-	it.it_interval = oldtimer.it_interval;
-	s2tv(left, &it.it_value);
-	setitimer(ITIMER_REAL, &it, NULL);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 }
 
 static const char *
@@ -454,6 +473,7 @@ lock_run(const char *path, const struct lockopts *o, const char *file, char *con
 				    "(descriptor %d): an exclusive lock would wait for itself",
 				    path, mine);
 			vlog("%s: already held by this process (descriptor %d)", path, mine);
+			timer_disarm();
 			execute(mine, file, argv);
 		}
 		if (tries == 0 && !o->nonblock && o->wait > 0)

@@ -100,14 +100,29 @@ test_expect_success()
 
 # Holders that a failed test did not release: killed, with any child (a
 # flock(1) holder's command), so that the next test finds its lock free.
+# .holders has a line "PID START" each: a pid whose process started at
+# another time is another process now, and is left alone.
 _unhold()
 {
 	[ -s "$SCRATCH/.holders" ] || return 0
-	for _p in $(cat "$SCRATCH/.holders"); do
+	while read -r _p _s; do
+		[ "$(_started "$_p")" = "$_s" ] || continue
 		pkill -KILL -P "$_p" 2>/dev/null
 		kill -KILL "$_p" 2>/dev/null
-	done
+	done <"$SCRATCH/.holders"
 	: >"$SCRATCH/.holders"
+}
+
+# _started PID: when PID started (field 22 of /proc/PID/stat), or nothing.
+_started()
+{
+	sed -n 's/.*) [^ ]* //p' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f19
+}
+
+# _holding PID: list PID in .holders, for _unhold.
+_holding()
+{
+	echo "$1 $(_started "$1")" >>"$SCRATCH/.holders"
 }
 
 # For bodies that must read a real stdin or keep a variable: run in this shell.
@@ -258,8 +273,13 @@ wrapped()
 # valgrind a program's start alone costs a second of CPU, and a lock storm
 # in the test running beside this one can take the CPUs for half a minute:
 # there every bound is SLOW times as long (SAFEPIPE_SLOW sets it).
-if [ -n "${SAFEPIPE_SLOW:-}" ]; then
-	SLOW=$SAFEPIPE_SLOW
+case ${SAFEPIPE_SLOW:-} in
+'') SLOW= ;;
+0* | *[!0-9]*) echo "SAFEPIPE_SLOW=$SAFEPIPE_SLOW: a whole number from 1 is wanted" >&2; exit 1 ;;
+*) SLOW=$SAFEPIPE_SLOW ;;
+esac
+if [ -n "$SLOW" ]; then
+	:
 elif wrapped; then
 	SLOW=5
 elif nm "$BIN/gzsafe" 2>/dev/null | grep -q __asan_init; then
@@ -300,14 +320,14 @@ hold()
 	mkfifo "$_n.fifo" || return 1
 	"$@" sh -c "touch $_n.held; read _ <$_n.fifo" </dev/null >/dev/null 2>"$_n.err" &
 	echo $! >"$_n.pid"
-	echo $! >>"$SCRATCH/.holders"
+	_holding $!
 	wait_for "$_n.held" 20
 }
 
 release()
 {
 	timeout 20 sh -c "echo >$1.fifo" && wait "$(cat "$1.pid")" || return 1
-	grep -v -x "$(cat "$1.pid")" "$SCRATCH/.holders" >"$SCRATCH/.holders.new"
+	grep -v "^$(cat "$1.pid") " "$SCRATCH/.holders" >"$SCRATCH/.holders.new"
 	mv "$SCRATCH/.holders.new" "$SCRATCH/.holders"
 }
 

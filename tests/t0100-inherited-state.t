@@ -297,13 +297,53 @@ test_expect_success 'a SIGALRM pending and blocked: not the -w deadline, and han
 	sigcall "$pend" guardlock -w 5 pa.lock grep -E "^(SigBlk|SigPnd|ShdPnd):" /proc/self/status >st &&
 	cat st &&
 	blk=$(sed -n "s/^SigBlk:[[:space:]]*//p" st) && test $(( 0x$blk & (1 << 13) )) -ne 0 &&
-	pnd=$(sed -n "s/^SigPnd:[[:space:]]*//p" st) && shd=$(sed -n "s/^ShdPnd:[[:space:]]*//p" st) &&
-	test $(( (0x$pnd | 0x$shd) & (1 << 13) )) -ne 0 &&
+	shd=$(sed -n "s/^ShdPnd:[[:space:]]*//p" st) && test $(( 0x$shd & (1 << 13) )) -ne 0 &&
 	hold h guardlock pa.lock &&
 	test_expect_code 75 sigcall "$pend" guardlock -v -w 1 pa.lock true 2>err &&
 	test_grep ": pa.lock: gave up after [1-9][0-9]*\.[0-9]+ s$" err &&
 	release h
 '
+
+test_expect_success 'the caller'"'"'s alarm ignored or blocked: it does not cut -w short' '
+	: >ab.lock && chmod 600 ab.lock &&
+	hold h guardlock ab.lock &&
+	for how in "\$SIG{ALRM} = q(IGNORE)" "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGALRM))"; do
+		test_expect_code 75 sigcall "$how; alarm 1" guardlock -v -w 2 ab.lock true 2>err &&
+		test_grep ": ab.lock: gave up after [2-9]\.[0-9]+ s$" err || exit 1
+	done &&
+	release h
+'
+
+test_expect_success 'a SIGALRM another process sends while -w waits is no deadline: handed on to the command' '
+	: >sa.lock && chmod 600 sa.lock &&
+	hold h guardlock sa.lock &&
+	{ sigcall "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGALRM))" \
+	    guardlock -v -w 60 sa.lock grep ^ShdPnd: /proc/self/status >st 2>w.err & w=$!; } &&
+	wait_grep ": sa.lock: waiting" w.err &&
+	kill -ALRM $w &&
+	release h &&
+	wait $w &&
+	test_grep ": sa.lock: acquired an exclusive lock" w.err &&
+	shd=$(sed -n "s/^ShdPnd:[[:space:]]*//p" st) && test $(( 0x$shd & (1 << 13) )) -ne 0
+'
+
+# -w waits on R; R is replaced by a file this process already holds (fd 3):
+# the nested-lock path runs the command, which must not inherit our timer.
+if need python3 flock; then
+test_expect_success 'the lock file replaced, while -w waits, by one the caller holds: no timer of ours is left' '
+	: >R && : >B && chmod 600 R B &&
+	hold h guardlock R &&
+	{ sh -c "exec 3<B && flock 3 && exec guardlock -v -w 60 R python3 -c \"import signal; print(signal.getitimer(signal.ITIMER_REAL))\"" >it 2>w.err & w=$!; } &&
+	wait_grep ": R: waiting" w.err &&
+	mv B R &&
+	release h &&
+	wait $w &&
+	test_grep ": R: already held by this process" w.err &&
+	echo "(0.0, 0.0)" >want && test_cmp want it
+'
+else
+	test_skip 'the lock file replaced by one the caller holds' 'python3 and flock(1) needed'
+fi
 fi
 
 if need unshare && unshare -m true 2>/dev/null; then

@@ -43,7 +43,7 @@ secret()
 	"$@" /bin/sh -c "touch $_n.held; read _ <$_n.fifo" sh --password=hunter2 \
 	    </dev/null >/dev/null 2>"$_n.err" &
 	echo $! >"$_n.pid"
-	echo $! >>"$SCRATCH/.holders"
+	_holding $!
 	wait_for "$_n.held" 20
 }
 
