@@ -437,7 +437,7 @@ memread(void *ctx, void *buf, size_t n)
 int
 gzcheck_mem(const void *p, uint64_t n, int tar, struct gzcheck *g)
 {
-	struct mem m = { p, n, 0 };
+	struct mem m = { .p = p, .n = n };
 
 	return gzcheck_read(memread, &m, tar, g);
 }

@@ -28,9 +28,7 @@ int failstatus = EXIT_TOOL;
 void
 setargv0(const char *name)
 {
-	const char *p = strrchr(name, '/');
-
-	argv0 = p ? p + 1 : name;
+	argv0 = lastpart(name);
 }
 
 void

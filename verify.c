@@ -84,7 +84,7 @@ static struct {
 	size_t njobs, cap, next;
 	pthread_t *threads;
 	int nthreads;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, NULL, 0 };
+} pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static struct {
 	int mode, force, form, jobs, quiet, status, strict, warn, ignoremissing;
