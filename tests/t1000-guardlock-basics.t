@@ -216,7 +216,10 @@ test_expect_success 'descriptor form: no record in the caller'"'"'s file; busy n
 	echo "$(cat shellpid)" >want && test_cmp want fd2.lock &&
 	test_expect_code 75 guardlock -n fd2.lock true 2>err &&
 	test_grep "^guardlock: fd2\.lock: busy: held by pid $(cat shellpid) " err &&
-	echo >go2 && wait
+	test_expect_code 1 guardlock --status fd2.lock >out &&
+	test_grep "^held by pid $(cat shellpid) \(sh\), no holder record, running since " out &&
+	echo >go2 && wait &&
+	guardlock --status fd2.lock >out && echo free >want && test_cmp want out
 '
 
 test_expect_success 'descriptor form: busy is 75 (or -E), a bad descriptor 125, a 0644 file refused' '
