@@ -40,7 +40,9 @@ static struct itimerval oldtimer;	/* the caller's alarm, if any */
 static struct timespec armedat;
 static int armed, callers;		/* callers: the caller's alarm is our deadline */
 static int handback;			/* a SIGALRM was pending for the caller */
-static volatile sig_atomic_t sent;	/* a process sent SIGALRM while we waited */
+static volatile sig_atomic_t sent;	/* a SIGALRM of the caller's while we waited */
+static int fatalalarm;			/* SIGALRM would kill the caller: default, unblocked */
+static struct timespec deadline;	/* CLOCK_MONOTONIC */
 
 static const char usage_guardlock[] =
 	"usage: guardlock [-n | -w seconds] [-s | -x] [-E code] [-q] [-v] [--public] lockfile command [arg ...]\n"
@@ -69,20 +71,40 @@ vlog(const char *fmt, ...)
 	weprintf("%s.%03ld: %s", stamp, now.tv_nsec / 1000000, msg);
 }
 
+/* Has the -w deadline passed, by the clock? */
+static int
+pastdeadline(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline.tv_sec ||
+	    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
+}
+
 /*
- * Only the kernel's SIGALRM, from the timer, is the deadline. One that a
- * process sent (kill, raise) is not ours: it is handed on (timer_disarm)
- * as if we had never caught it.
+ * Our timer's SIGALRM once the deadline has passed ends the wait; the
+ * clock decides, not the signal alone. Any other SIGALRM (another
+ * process's kill, a tick of the caller's timer) is the caller's: where
+ * it would have killed us (fatalalarm) it does so now, as it would have
+ * without -w; otherwise it is handed on when the wait ends (timer_disarm).
  */
 static void
 onalarm(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig;
+	struct sigaction dfl;
+
 	(void)uc;
-	if (si && si->si_code == SI_KERNEL)
+	if (si && si->si_code == SI_KERNEL && pastdeadline()) {
 		expired = 1;
-	else
+	} else if (fatalalarm) {
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(sig, &dfl, NULL);
+		raise(sig);		/* blocked in this handler: on its return */
+	} else {
 		sent = 1;
+	}
 }
 
 /*
@@ -125,38 +147,57 @@ timer_arm(double secs)
 	struct itimerval it;
 	sigset_t set;
 
+	/*
+	 * Set up with SIGALRM blocked, so that no tick of the caller's timer
+	 * reaches our handler before our timer has taken its place.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	sigprocmask(SIG_BLOCK, &set, &oldmask);
+	sigaction(SIGALRM, NULL, &oldalarm);
+	fatalalarm = oldalarm.sa_handler == SIG_DFL && !sigismember(&oldmask, SIGALRM);
+	/*
+	 * A SIGALRM pending now is the caller's: blocked by them, it is taken
+	 * aside and handed back, still pending, to the command (timer_disarm);
+	 * not blocked, it is their timer going off this instant, and it acts
+	 * as it would have, under their own disposition.
+	 */
+	if (sigismember(&oldmask, SIGALRM)) {
+		handback = takealarm(&set);
+	} else {
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = onalarm;
 	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &oldalarm);
-	sigemptyset(&set);
-	sigaddset(&set, SIGALRM);
-	/*
-	 * A SIGALRM pending and blocked when we were started is the
-	 * caller's, not our deadline: it is taken aside here and handed
-	 * back, still pending, to the command (timer_disarm).
-	 */
-	handback = takealarm(&set);
-	sigprocmask(SIG_UNBLOCK, &set, &oldmask);
+	sigaction(SIGALRM, &sa, NULL);
 	/*
 	 * An alarm the caller set (alarm(2) before exec) is theirs. If it
-	 * would kill us (SIGALRM at its default, not blocked) and is due
-	 * before our deadline, it ends the wait and goes off as it would
-	 * have; otherwise it is set again for what is left (timer_disarm).
+	 * would kill us and is due before our deadline, it is the deadline,
+	 * and goes off as it would have; otherwise it is set again for what
+	 * is left (timer_disarm).
 	 */
 	getitimer(ITIMER_REAL, &oldtimer);
 	clock_gettime(CLOCK_MONOTONIC, &armedat);
-	callers = timerisset(&oldtimer.it_value) && tv2s(&oldtimer.it_value) < secs &&
-	    oldalarm.sa_handler == SIG_DFL && !sigismember(&oldmask, SIGALRM);
+	callers = timerisset(&oldtimer.it_value) && tv2s(&oldtimer.it_value) < secs && fatalalarm;
 	if (callers)
 		secs = tv2s(&oldtimer.it_value);
+	deadline = armedat;
+	deadline.tv_sec += (time_t)secs;
+	deadline.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	memset(&it, 0, sizeof(it));
 	s2tv(secs, &it.it_value);
 	it.it_interval.tv_usec = 10000;
 	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
 		eprintf(EXIT_TOOL, "setitimer:");
 	armed = 1;
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* Back to what we were given, so that the command inherits it unchanged. */
@@ -394,7 +435,7 @@ lock_take(int *fd, int op, int nonblock, const char *path, const struct stat *st
 	while (flock(*fd, op) < 0) {
 		if (errno != EINTR)
 			eprintf(EXIT_TOOL, "%s: flock:", path);
-		if (expired)
+		if (expired || (armed && pastdeadline()))
 			return 1;
 	}
 	return 0;

@@ -327,6 +327,18 @@ test_expect_success 'a SIGALRM another process sends while -w waits is no deadli
 	shd=$(sed -n "s/^ShdPnd:[[:space:]]*//p" st) && test $(( 0x$shd & (1 << 13) )) -ne 0
 '
 
+test_expect_success 'a SIGALRM sent while -w waits, at its default: guardlock dies of it at once, as without -w' '
+	: >sd.lock && chmod 600 sd.lock && rm -f ran &&
+	hold h guardlock sd.lock &&
+	{ guardlock -v -w 600 sd.lock touch ran 2>w.err & w=$!; } &&
+	wait_grep ": sd.lock: waiting" w.err &&
+	kill -ALRM $w &&
+	n=0 && while kill -0 $w 2>/dev/null && [ $n -lt $((200 * SLOW)) ]; do sleep 0.05; n=$((n + 1)); done &&
+	{ ! kill -0 $w 2>/dev/null || { kill -9 $w; echo "still waiting"; exit 1; }; } &&
+	{ wait $w; st=$?; } && test $st -eq 142 && test ! -e ran &&
+	release h
+'
+
 # -w waits on R; R is replaced by a file this process already holds (fd 3):
 # the nested-lock path runs the command, which must not inherit our timer.
 if need python3 flock; then
