@@ -128,15 +128,22 @@ s2tv(double s, struct timeval *tv)
 		tv->tv_usec = 1;
 }
 
-/* Take a pending SIGALRM (blocked in set): 1 if there was one. */
+/*
+ * Take a pending SIGALRM (blocked in set): 1 if there was one. *bysender
+ * is set if one came from a process (kill, sigqueue), not from a timer.
+ */
 static int
-takealarm(const sigset_t *set)
+takealarm(const sigset_t *set, int *bysender)
 {
 	struct timespec none = { 0, 0 };
+	siginfo_t si;
 	int took = 0;
 
-	while (sigtimedwait(set, NULL, &none) == SIGALRM)
+	while (sigtimedwait(set, &si, &none) == SIGALRM) {
 		took = 1;
+		if (bysender && si.si_code != SI_KERNEL)
+			*bysender = 1;
+	}
 	return took;
 }
 
@@ -163,7 +170,7 @@ timer_arm(double secs)
 	 * as it would have, under their own disposition.
 	 */
 	if (sigismember(&oldmask, SIGALRM)) {
-		handback = takealarm(&set);
+		handback = takealarm(&set, NULL);
 	} else {
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		sigprocmask(SIG_BLOCK, &set, NULL);
@@ -184,15 +191,16 @@ timer_arm(double secs)
 	callers = timerisset(&oldtimer.it_value) && tv2s(&oldtimer.it_value) < secs && fatalalarm;
 	if (callers)
 		secs = tv2s(&oldtimer.it_value);
+	memset(&it, 0, sizeof(it));
+	s2tv(secs, &it.it_value);
+	/* The deadline is what the timer was set to, to the microsecond. */
 	deadline = armedat;
-	deadline.tv_sec += (time_t)secs;
-	deadline.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+	deadline.tv_sec += it.it_value.tv_sec;
+	deadline.tv_nsec += (long)it.it_value.tv_usec * 1000;
 	if (deadline.tv_nsec >= 1000000000L) {
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
-	memset(&it, 0, sizeof(it));
-	s2tv(secs, &it.it_value);
 	it.it_interval.tv_usec = 10000;
 	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
 		eprintf(EXIT_TOOL, "setitimer:");
@@ -207,6 +215,7 @@ timer_disarm(void)
 	struct itimerval it;
 	sigset_t set;
 	double left;
+	int late = 0;
 
 	if (!armed)
 		return;
@@ -221,7 +230,10 @@ timer_disarm(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	memset(&it, 0, sizeof(it));
 	setitimer(ITIMER_REAL, &it, NULL);
-	takealarm(&set);
+	/* A sent one caught here is the caller's, as in onalarm. */
+	takealarm(&set, &late);
+	if (late)
+		sent = 1;
 	sigaction(SIGALRM, &oldalarm, NULL);
 	/*
 	 * What was the caller's goes back to the process, not this thread:
