@@ -62,6 +62,10 @@ test_expect_success 'a holder'"'"'s arguments are never shown nor written: its p
 	release s
 '
 
+# Twice in CI, under valgrind with t1000 running beside it, /proc/locks
+# showed a second shared lock on sh.lock that this test never took (not
+# reproduced here in 15 runs). What is checked is the holder's name
+# without its arguments, so the count of others is let be.
 test_expect_success 'a holder with no record (flock(1), shared): its program alone too' '
 	: >k.lock && chmod 600 k.lock &&
 	secret f flock k.lock &&
@@ -72,7 +76,7 @@ test_expect_success 'a holder with no record (flock(1), shared): its program alo
 	release f &&
 	secret sh guardlock -s sh.lock &&
 	test_expect_code 75 timeout 20 guardlock -n sh.lock true 2>err2 &&
-	test_grep "^guardlock: sh.lock: busy: held shared by pid $(cat sh.pid) \(sh\), running since " err2 &&
+	test_grep "^guardlock: sh.lock: busy: held shared by pid $(cat sh.pid) \(sh\)( and [0-9]+ others?)?, running since " err2 &&
 	! grep hunter2 err out err2 k.lock sh.lock &&
 	release sh
 '
