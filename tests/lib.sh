@@ -282,7 +282,7 @@ if [ -n "$SLOW" ]; then
 	:
 elif wrapped; then
 	SLOW=5
-elif nm "$BIN/gzsafe" 2>/dev/null | grep -q __asan_init; then
+elif instrumented; then	# wrapped was the case above: here, ASan
 	SLOW=2
 else
 	SLOW=1
