@@ -14,6 +14,8 @@ CFLAGS = -O2 -g
 LDFLAGS =
 PROVE = prove
 PROVEFLAGS =
+# The test scripts make check runs (shell words: globs allowed).
+TESTS = tests/
 
 WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla -Wno-unused-parameter
@@ -91,7 +93,7 @@ tests/crashfs/crashfs: tests/crashfs/crashfs.c
 # on FIFOs and markers, never on timing, so a loaded machine is one more test.
 check: all tests/shim.so tests/crashfs/crashfs
 	@rm -f .skips; st=0; j=`nproc 2>/dev/null || echo 1`; \
-	SAFEPIPE_SKIPLOG=$$PWD/.skips $(PROVE) -j $$j $(PROVEFLAGS) tests/ || st=$$?; \
+	SAFEPIPE_SKIPLOG=$$PWD/.skips $(PROVE) -j $$j $(PROVEFLAGS) $(TESTS) || st=$$?; \
 	touch .skips; echo "make check: `wc -l <.skips` skipped"; \
 	sed 's/^/  skip: /' .skips; rm -f .skips; exit $$st
 
