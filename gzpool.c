@@ -16,7 +16,15 @@
 #include "join.h"
 #include "util.h"
 
-#define VSTRIDE (8 << 20)	/* --verify flushes and rereads in stretches this long */
+/*
+ * --verify flushes and rereads in stretches of VSTRIDE bytes of the file,
+ * or fewer where they hold VINSTRIDE bytes of input: a stretch of output
+ * that compresses well (a run of zeros) would otherwise be checked only
+ * after it is all written, and inflating it takes far longer than
+ * compressing it did.
+ */
+#define VSTRIDE (8 << 20)
+#define VINSTRIDE (16 << 20)
 
 /* The fixed gzip header (RFC 1952): no name, no time, OS unknown. */
 enum { ID1 = 0x1f, ID2 = 0x8b, CM_DEFLATE = 8, OS_UNIX = 3 };
@@ -40,7 +48,7 @@ struct block {
  * - lock guards the blocks' states and the fields under "shared";
  * - the writer alone has the fields under "writer", which the caller
  *   reads once the writer has been joined;
- * - vlock guards written and wdone, which the writer sets and the
+ * - vlock guards written, writtenin and wdone, which the writer sets and the
  *   verifier waits on; the verifier alone has the rest under "verify",
  *   which the caller reads once it has been joined.
  */
@@ -72,8 +80,9 @@ struct gzpool {
 	pthread_mutex_t vlock;
 	pthread_cond_t vmore;	/* written grew, or wdone was set */
 	uint64_t written;	/* bytes of the file that are written */
+	uint64_t writtenin;	/* bytes of input they hold */
 	int wdone;		/* the writer has stopped, for good or ill */
-	uint64_t voff, vsynced;
+	uint64_t voff, vsynced, vsyncedin;
 	int vr;			/* gzcheck's verdict */
 	struct gzcheck vg;
 
@@ -172,9 +181,9 @@ worker(void *arg)
 	return NULL;
 }
 
-/* The writer's output: into the file, the digest and the verifier's view. */
+/* The writer's output, holding in bytes of input: into the file, the digest and the verifier's view. */
 static int
-emit(struct gzpool *p, const void *buf, size_t n)
+emit(struct gzpool *p, const void *buf, size_t n, size_t in)
 {
 	if (writeall(p->fd, buf, n) < 0)
 		return -1;
@@ -185,6 +194,7 @@ emit(struct gzpool *p, const void *buf, size_t n)
 		/* The verifier decides whether a stretch is long enough. */
 		pthread_mutex_lock(&p->vlock);
 		p->written = p->out;
+		p->writtenin += in;
 		pthread_cond_signal(&p->vmore);
 		pthread_mutex_unlock(&p->vlock);
 	}
@@ -207,6 +217,17 @@ vreadyset(struct gzpool *p, int v)
 	pthread_mutex_unlock(&p->vlock);
 }
 
+/* Under vlock: is there a stretch to read, or nothing more to come? */
+static int
+stretchready(const struct gzpool *p)
+{
+	if (p->wdone)
+		return 1;
+	if (p->written == p->vsynced)
+		return 0;
+	return p->written - p->vsynced >= VSTRIDE || p->writtenin - p->vsyncedin >= VINSTRIDE;
+}
+
 static ssize_t
 vread(void *arg, void *buf, size_t n)
 {
@@ -217,9 +238,10 @@ vread(void *arg, void *buf, size_t n)
 	vreadyset(p, 1);	/* gzcheck has all its memory by its first read */
 	if (p->voff == p->vsynced) {
 		pthread_mutex_lock(&p->vlock);
-		while (!p->wdone && p->written - p->vsynced < VSTRIDE)
+		while (!stretchready(p))
 			pthread_cond_wait(&p->vmore, &p->vlock);
 		upto = p->written;
+		p->vsyncedin = p->writtenin;
 		pthread_mutex_unlock(&p->vlock);
 		if (upto == p->vsynced)
 			return 0;
@@ -280,12 +302,12 @@ writer(void *arg)
 	int i, last = 0;
 
 	hdr[8] = p->o.level >= 9 ? XFL_BEST : p->o.level <= 1 ? XFL_FAST : 0;
-	if (emit(p, hdr, sizeof(hdr)) < 0) {
+	if (emit(p, hdr, sizeof(hdr), 0) < 0) {
 		stop(p, errno, "write");
 		return NULL;
 	}
 	while (!last && (b = nextdone(p))) {
-		if (emit(p, b->out, b->outlen) < 0) {
+		if (emit(p, b->out, b->outlen, b->inlen) < 0) {
 			stop(p, errno, "write");
 			return NULL;
 		}
@@ -310,7 +332,7 @@ writer(void *arg)
 		trailer[i] = p->crc >> (8 * i);
 		trailer[4 + i] = (p->in & 0xffffffffu) >> (8 * i);
 	}
-	if (emit(p, trailer, sizeof(trailer)) < 0)
+	if (emit(p, trailer, sizeof(trailer), 0) < 0)
 		stop(p, errno, "write");
 	return NULL;
 }
