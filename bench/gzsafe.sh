@@ -76,13 +76,13 @@ keep()
 	fi
 }
 
-# run NAME OUTFILE CMD...: time one run, stdin the input, stdout to OUTFILE
-# (or /dev/null); keep the fastest, and apart the least CPU time (user +
-# system) in NAME.cpu: on a shared machine CPU time shows a feature's cost
-# better than the wall clock.
+# run NAMES OUTFILE CMD...: time one run, stdin the input, stdout to OUTFILE
+# (or /dev/null); for each NAME of NAMES (joined by +), keep the fastest,
+# and apart the least CPU time (user + system) in NAME.cpu: on a shared
+# machine CPU time shows a feature's cost better than the wall clock.
 run()
 {
-	_name=$1
+	_names=$1
 	_outf=$2
 	shift 2
 	rm -f "$work/out.gz" "$work/out.gz.b2"
@@ -91,11 +91,13 @@ run()
 	_t1=$(now)
 	_res=$(tail -1 "$work/.rss")
 	_cpu=$(echo "$_res" | awk '{ printf "%.2f", $2 + $3 }')
-	echo "$((_t1 - _t0)) ${_res%% *} $(wc -c <"$work/out.gz" 2>/dev/null || echo -)" >"$work/$_name.new"
-	keep "$_name"
-	if [ ! -f "$work/$_name.cpu" ] || awk -v a="$_cpu" -v b="$(cat "$work/$_name.cpu")" 'BEGIN { exit !(a < b) }'; then
-		echo "$_cpu" >"$work/$_name.cpu"
-	fi
+	for _name in $(echo "$_names" | tr + ' '); do
+		echo "$((_t1 - _t0)) ${_res%% *} $(wc -c <"$work/out.gz" 2>/dev/null || echo -)" >"$work/$_name.new"
+		keep "$_name"
+		if [ ! -f "$work/$_name.cpu" ] || awk -v a="$_cpu" -v b="$(cat "$work/$_name.cpu")" 'BEGIN { exit !(a < b) }'; then
+			echo "$_cpu" >"$work/$_name.cpu"
+		fi
+	done
 }
 
 # check NAME: what the last run left in out.gz must decompress to the input.
@@ -111,12 +113,12 @@ for _round in 1 2 3; do
 	run gzip out.gz gzip -6 -c && check gzip
 	run g1 /dev/null "$gs" -p 1 --no-sync out.gz && check "gzsafe -p 1"
 	run pigz out.gz pigz -6 -p 2 -c && check pigz
-	run g2 /dev/null "$gs" -p 2 --no-sync out.gz && check "gzsafe -p 2"
+	run g2+pg2 /dev/null "$gs" -p 2 --no-sync out.gz && check "gzsafe -p 2"
 	run g2l1 /dev/null "$gs" -1 -p 2 --no-sync out.gz && check "gzsafe -1"
 	run g2l0 /dev/null "$gs" -0 -p 2 --no-sync out.gz && check "gzsafe -0"
-	run g2d /dev/null "$gs" -p 2 --no-sync --digest out.gz && check "gzsafe --digest"
-	run g2s /dev/null "$gs" -p 2 --digest out.gz && check "gzsafe --digest (fsync)"
-	run g2v /dev/null "$gs" -p 2 --digest --verify out.gz && check "gzsafe --verify"
+	run g2d+pg2d /dev/null "$gs" -p 2 --no-sync --digest out.gz && check "gzsafe --digest"
+	run g2s+pg2s /dev/null "$gs" -p 2 --digest out.gz && check "gzsafe --digest (fsync)"
+	run g2v+pg2v /dev/null "$gs" -p 2 --digest --verify out.gz && check "gzsafe --verify"
 	run g2l12 /dev/null "$gs" -12 -p 2 --no-sync out.gz && check "gzsafe -12"
 	for b in 256 512 1024 2048 4096; do
 		run "gb$b" /dev/null "$gs" -p 2 -b $b --no-sync out.gz && check "gzsafe -b $b"
@@ -132,6 +134,31 @@ for _round in 1 2 3; do
 	if command -v igzip >/dev/null; then
 		run igzip out.gz igzip -3 -T 2 -c && check igzip
 	fi
+done
+
+# The goals on --digest and --verify are differences of a few percent
+# between runs of about the same length, where the noise of a shared
+# machine is as large: six more rounds of those four runs alone, still
+# alternating, so that each goal's figures are the best of nine (the table
+# rows stay the best of three, like their peers').
+for _round in 1 2 3 4 5 6; do
+	run pg2 /dev/null "$gs" -p 2 --no-sync out.gz && check "gzsafe -p 2"
+	run pg2d /dev/null "$gs" -p 2 --no-sync --digest out.gz && check "gzsafe --digest"
+	run pg2s /dev/null "$gs" -p 2 --digest out.gz && check "gzsafe --digest (fsync)"
+	run pg2v /dev/null "$gs" -p 2 --digest --verify out.gz && check "gzsafe --verify"
+done
+# What each adds, done alone by a peer on gzsafe's archive: BLAKE2b-512 of
+# it (b2sum) is --digest's work; one inflate of it is --verify's.
+"$gs" -p 2 --no-sync "$work/alone.gz" <"$work/in"
+for _round in 1 2 3; do
+	for r in "b2:b2sum" "inf:$gs -t"; do
+		# shellcheck disable=SC2086 # the command is words
+		/usr/bin/time -f '%U %S' -o "$work/.cpu" ${r#*:} "$work/alone.gz" >/dev/null
+		_cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$work/.cpu")
+		if [ ! -f "$work/${r%%:*}.cpu" ] || awk -v a="$_cpu" -v b="$(cat "$work/${r%%:*}.cpu")" 'BEGIN { exit !(a < b) }'; then
+			echo "$_cpu" >"$work/${r%%:*}.cpu"
+		fi
+	done
 done
 
 # The -t rows read one archive: pigz's, since it is the reference. Beside
@@ -263,14 +290,26 @@ goal "gzsafe -p 2 size over pigz -6" "$(over g2)" "<=" 1.0 %
 goal "gzsafe -1 -p 2 speed vs pigz -6 -p 2" "$(ratio pigz g2l1)" ">=" 3.5 x
 goal "gzsafe -1 -p 2 size over pigz -6" "$(over g2l1)" "<=" 2.5 %
 goal "gzsafe -p 1 speed vs gzip -6" "$(ratio gzip g1)" ">=" 2.2 x
-goal "--digest: CPU time added" "$(awk -v a="$(cat "$work/g2d.cpu")" -v b="$(cat "$work/g2.cpu")" 'BEGIN { printf "%.4f", 100 * (a / b - 1) }')" "<=" 3 %
-goal "--verify: wall time added to --digest (fsync)" "$(awk -v a="$(field g2v 1)" -v b="$(field g2s 1)" 'BEGIN { printf "%.4f", 100 * (a / b - 1) }')" "<=" 20 %
+goal "--digest: CPU time added (best of nine)" "$(awk -v a="$(cat "$work/pg2d.cpu")" -v b="$(cat "$work/pg2.cpu")" 'BEGIN { printf "%.4f", 100 * (a / b - 1) }')" "<=" 3 %
+goal "--verify: wall time added to --digest (fsync) (best of nine)" "$(awk -v a="$(field pg2v 1)" -v b="$(field pg2s 1)" 'BEGIN { printf "%.4f", 100 * (a / b - 1) }')" "<=" 20 %
 peak=0
 for n in g2 g2l1 g2l0 g2l12 g2d g2s g2v; do
 	r=$(field $n 2)
 	[ "$r" -gt "$peak" ] && peak=$r
 done
 goal "peak RSS at -p 2, any level, default block" "$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" "<=" 32 " MiB"
+pct()	# A over B, in percent
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * a / b }'
+}
+echo
+echo "The goals on --digest and --verify take the best of nine runs. What each"
+echo "adds, done alone on one core on the same archive: --digest's BLAKE2b-512"
+echo "(b2sum) $(cat "$work/b2.cpu") s CPU, $(pct "$(cat "$work/b2.cpu")" "$(cat "$work/pg2.cpu")")% of gzsafe -p 2's $(cat "$work/pg2.cpu") s; --verify's zlib inflate"
+echo "(gzsafe -t) $(cat "$work/inf.cpu") s, $(pct "$(cat "$work/inf.cpu")" "$(cat "$work/pg2s.cpu")")% of gzsafe -p 2 --digest's $(cat "$work/pg2s.cpu") s. That run keeps"
+echo "$(awk -v c="$(cat "$work/pg2s.cpu")" -v w="$(field pg2s 1)" 'BEGIN { printf "%.2f", c / (w / 1e9) }') of the $(nproc) CPUs busy. Where that is near all of them, what --verify adds"
+echo "to its CPU time it adds to its wall time, and the inflate's share is about"
+echo "the least --verify can cost."
 if [ -f "$work/ldg1.best" ]; then
 	echo
 	echo "gzsafe -1 is libdeflate's level 1 in independent blocks. The same level on the"
