@@ -83,6 +83,7 @@ struct gzpool {
 	uint64_t writtenin;	/* bytes of input they hold */
 	int wdone;		/* the writer has stopped, for good or ill */
 	uint64_t voff, vsynced, vsyncedin;
+	uint64_t pagesize;
 	int vr;			/* gzcheck's verdict */
 	struct gzcheck vg;
 
@@ -217,15 +218,26 @@ vreadyset(struct gzpool *p, int v)
 	pthread_mutex_unlock(&p->vlock);
 }
 
-/* Under vlock: is there a stretch to read, or nothing more to come? */
+/*
+ * Under vlock: is the next stretch ready, or the writer gone, and where
+ * does it end? A stretch ends on a page boundary, but for the last: the
+ * page cache drops whole pages only, and the page a stretch ended in would
+ * be reread from the cache.
+ */
 static int
-stretchready(const struct gzpool *p)
+stretchready(const struct gzpool *p, uint64_t *end)
 {
-	if (p->wdone)
+	uint64_t e = p->written - p->written % p->pagesize;
+
+	if (p->wdone) {
+		*end = p->written;
 		return 1;
-	if (p->written == p->vsynced)
+	}
+	if (e <= p->vsynced ||
+	    (e - p->vsynced < VSTRIDE && p->writtenin - p->vsyncedin < VINSTRIDE))
 		return 0;
-	return p->written - p->vsynced >= VSTRIDE || p->writtenin - p->vsyncedin >= VINSTRIDE;
+	*end = e;
+	return 1;
 }
 
 static ssize_t
@@ -238,9 +250,8 @@ vread(void *arg, void *buf, size_t n)
 	vreadyset(p, 1);	/* gzcheck has all its memory by its first read */
 	if (p->voff == p->vsynced) {
 		pthread_mutex_lock(&p->vlock);
-		while (!stretchready(p))
+		while (!stretchready(p, &upto))
 			pthread_cond_wait(&p->vmore, &p->vlock);
-		upto = p->written;
 		p->vsyncedin = p->writtenin;
 		pthread_mutex_unlock(&p->vlock);
 		if (upto == p->vsynced)
@@ -393,6 +404,7 @@ gzpool_start(int fd, const struct gzpool_opts *o, char *why, size_t whysize)
 {
 	struct gzpool *p = calloc(1, sizeof(*p));
 	size_t outcap, per;
+	long pagesize;
 	int i, e = 0;
 
 	if (!p) {
@@ -456,6 +468,8 @@ gzpool_start(int fd, const struct gzpool_opts *o, char *why, size_t whysize)
 		goto nothread;
 	p->haswriter = 1;
 	if (o->verify) {
+		pagesize = sysconf(_SC_PAGESIZE);
+		p->pagesize = pagesize > 0 ? (uint64_t)pagesize : 4096;
 		if ((e = pthread_create(&p->verifier, NULL, verifier, p)) != 0)
 			goto nothread;
 		p->hasverifier = 1;
