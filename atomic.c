@@ -512,12 +512,38 @@ atomic_like(struct atomic *a, int fromfd, const struct stat *want, int what, con
 	return fchmod(a->fd, newfilemode() & (ours ? st.st_mode & 07777 : 07777));
 }
 
+/*
+ * Would rename(2) onto st, at path, fail for want of the right? In a sticky
+ * directory only the file's owner, the directory's and root may. Better
+ * said before a producer runs for hours than at the commit. Where the
+ * directory cannot be looked at, the commit will tell.
+ */
+static int
+stuck(const char *path, const struct stat *st)
+{
+	uid_t me = geteuid();
+	struct stat ds;
+	char *dir;
+	int r;
+
+	if (me == 0 || st->st_uid == me || !(dir = parentdir(path)))
+		return 0;
+	r = stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) && ds.st_uid != me;
+	free(dir);
+	return r;
+}
+
 int
 atomic_target(const char *path, struct stat *st, const char **why)
 {
 	if (lstat(path, st) < 0) {
 		*why = strerror(errno);
 		return errno == ENOENT ? 0 : -1;
+	}
+	if (S_ISREG(st->st_mode) && stuck(path, st)) {
+		*why = "another user's file in a sticky directory: only they, the directory's "
+		    "owner or root may replace it";
+		return -1;
 	}
 	if (S_ISREG(st->st_mode))
 		return 1;

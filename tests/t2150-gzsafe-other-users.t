@@ -120,4 +120,33 @@ test_expect_success 'the commit lock held by another user whose taker exited: no
 	echo >att/go2 && wait
 '
 
+# Here the caller is not root: user daemon, in a sticky directory it does
+# not own, where another user (nobody) planted the archive's or the
+# sidecar's name. rename(2) would refuse to replace either at the commit,
+# after the producer's hours; gzsafe says so before reading anything.
+if id -u daemon >/dev/null 2>&1; then
+test_expect_success 'a sticky directory: another user'"'"'s archive or sidecar at the name: refused at start, theirs untouched' '
+	mkdir sticky && chmod 1777 sticky &&
+	as_nobody sh -c "echo planted >sticky/p.gz && echo planted >sticky/q.gz.b2" &&
+	cp sticky/p.gz want && cp sticky/q.gz.b2 wantb2 &&
+	for f in p q; do
+		test_expect_code 125 setpriv --reuid=daemon --regid=daemon --clear-groups \
+		    env PATH="$_nobody_bin:$PATH" gzsafe --digest sticky/$f.gz \
+		    sh -c "echo producer ran >&2; cat data" 2>err &&
+		! grep -q "producer ran" err || exit 1
+	done &&
+	test_grep "^gzsafe: sticky/q.gz.b2: another user.s file in a sticky directory: only they, the directory.s owner or root may replace it$" err &&
+	cmp want sticky/p.gz && cmp wantb2 sticky/q.gz.b2 &&
+	test "$(ls -A sticky | tr "\n" " ")" = "p.gz q.gz.b2 " &&
+	# Its own file there it replaces, as ever.
+	setpriv --reuid=daemon --regid=daemon --clear-groups env PATH="$_nobody_bin:$PATH" \
+	    gzsafe --digest sticky/d.gz cat data &&
+	setpriv --reuid=daemon --regid=daemon --clear-groups env PATH="$_nobody_bin:$PATH" \
+	    gzsafe --digest sticky/d.gz cat data &&
+	gzip -dc sticky/d.gz | cmp - data && (cd sticky && b2sum -c --status d.gz.b2)
+'
+else
+	test_skip 'a sticky directory: planted names refused at start' 'no user daemon'
+fi
+
 test_done
