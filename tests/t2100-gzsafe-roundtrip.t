@@ -114,15 +114,20 @@ if wrapped; then
 elif ! need strace >/dev/null; then
 	test_skip '--verify: a run of zeros reread as it comes' 'strace not installed'
 else
-test_expect_success '--verify rereads a run of zeros as it comes: a stretch per 16 MiB of input, whole pages' '
-	head -c 67108864 /dev/zero >zv &&
-	traced -f -qq -e trace=/fadvise -o fa gzsafe -p 2 --verify zv.gz <zv &&
-	roundtrip zv && one_member zv &&
-	# 64 KiB of output: by its size one stretch, by the input it holds four.
-	# Each but the last ends on a page boundary, or the page cache would
-	# keep the page it ends in, and that page would be read from there.
+test_expect_success '--verify rereads a run of zeros as it comes: a stretch by 16 MiB of input, whole pages' '
+	rm -f fa gate && mkfifo gate &&
+	traced -f -qq -e trace=/fadvise -o fa gzsafe -p 2 --verify zv.gz \
+	    sh -c "head -c 41943040 /dev/zero; read _ <gate; head -c 25165824 /dev/zero" &
+	pid=$! &&
+	# The producer stops after 40 MiB, some 40 KiB of output: far from a
+	# stretch by its size, and its input has not ended, yet one is reread.
+	wait_grep "fadvise64.*DONTNEED" fa; r=$?
+	timeout 20 sh -c "echo >gate"; wait $pid && test $r -eq 0 &&
+	head -c 67108864 /dev/zero >zv && roundtrip zv && one_member zv &&
+	# Each stretch but the last ends on a page boundary, or the page cache
+	# would keep the page it ends in, to be reread from there.
 	sed -n "s/.*fadvise64[_64]*([0-9]*, \([0-9]*\), \([0-9]*\), POSIX_FADV_DONTNEED.*/\1 \2/p" fa >dropped &&
-	test "$(wc -l <dropped)" -ge 4 &&
+	test "$(wc -l <dropped)" -ge 2 &&
 	page=$(getconf PAGESIZE) &&
 	sed "\$d" dropped | while read -r off len; do
 		test $(((off + len) % page)) -eq 0 || exit 1
