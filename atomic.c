@@ -1,6 +1,7 @@
 /* atomic.c: see atomic.h. The syscall order is the whole point of the file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,11 +513,25 @@ atomic_like(struct atomic *a, int fromfd, const struct stat *want, int what, con
 	return fchmod(a->fd, newfilemode() & (ours ? st.st_mode & 07777 : 07777));
 }
 
+/* Does this process have CAP_FOWNER, as root has unless it was dropped? */
+static int
+fowner(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return geteuid() == 0;
+	return (d[CAP_TO_INDEX(CAP_FOWNER)].effective & CAP_TO_MASK(CAP_FOWNER)) != 0;
+}
+
 /*
  * Would rename(2) onto st, at path, fail for want of the right? In a sticky
- * directory only the file's owner, the directory's and root may. Better
- * said before a producer runs for hours than at the commit. Where the
- * directory cannot be looked at, the commit will tell.
+ * directory only the file's owner, the directory's and a holder of
+ * CAP_FOWNER may. Better said before a producer runs for hours than at the
+ * commit. Where the directory cannot be looked at, or the capability is
+ * held in a user namespace the file's owner is not mapped into, the commit
+ * will tell.
  */
 static int
 stuck(const char *path, const struct stat *st)
@@ -526,7 +541,7 @@ stuck(const char *path, const struct stat *st)
 	char *dir;
 	int r;
 
-	if (me == 0 || st->st_uid == me || !(dir = parentdir(path)))
+	if (st->st_uid == me || fowner() || !(dir = parentdir(path)))
 		return 0;
 	r = stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) && ds.st_uid != me;
 	free(dir);
@@ -542,7 +557,7 @@ atomic_target(const char *path, struct stat *st, const char **why)
 	}
 	if (S_ISREG(st->st_mode) && stuck(path, st)) {
 		*why = "another user's file in a sticky directory: only they, the directory's "
-		    "owner or root may replace it";
+		    "owner or root (CAP_FOWNER) may replace it";
 		return -1;
 	}
 	if (S_ISREG(st->st_mode))

@@ -564,7 +564,7 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 	};
 	struct gzpool *pool = NULL;
 	struct status status;
-	struct stat st;
+	struct stat st, now;
 	char why[WHY], *scpath = o->digest ? sidecar_path(path) : NULL;
 	int exists, in = STDIN_FILENO, wst = 0, r = EXIT_TOOL, execerr;
 
@@ -638,6 +638,9 @@ gzcompress(const char *path, char **cmd, int stdinclosed, const struct opts *o)
 	if (o->verify && gzpool_verified(pool, why, WHY) < 0)
 		goto failed;
 	if (o->digest && stagedigest(pool, path, scpath, o, why) < 0)
+		goto failed;
+	/* A file planted since the start would fail the rename: say why. */
+	if (checkoutput(path, &now, why) < 0)
 		goto failed;
 	if ((r = commit(path, scpath, o, why)) < 0) {
 		r = EXIT_TOOL;

@@ -135,7 +135,7 @@ test_expect_success 'a sticky directory: another user'"'"'s archive or sidecar a
 		    sh -c "echo producer ran >&2; cat data" 2>err &&
 		! grep -q "producer ran" err || exit 1
 	done &&
-	test_grep "^gzsafe: sticky/q.gz.b2: another user.s file in a sticky directory: only they, the directory.s owner or root may replace it$" err &&
+	test_grep "^gzsafe: sticky/q.gz.b2: another user.s file in a sticky directory: only they, the directory.s owner or root \(CAP_FOWNER\) may replace it$" err &&
 	cmp want sticky/p.gz && cmp wantb2 sticky/q.gz.b2 &&
 	test "$(ls -A sticky | tr "\n" " ")" = "p.gz q.gz.b2 " &&
 	# Its own file there it replaces, as ever.
@@ -145,6 +145,33 @@ test_expect_success 'a sticky directory: another user'"'"'s archive or sidecar a
 	    gzsafe --digest sticky/d.gz cat data &&
 	gzip -dc sticky/d.gz | cmp - data && (cd sticky && b2sum -c --status d.gz.b2)
 '
+
+test_expect_success 'a sticky directory: a name planted while the producer runs is refused at the commit, and says why' '
+	rm -f gate && mkfifo -m 666 gate &&
+	setpriv --reuid=daemon --regid=daemon --clear-groups env PATH="$_nobody_bin:$PATH" \
+	    gzsafe sticky/late.gz sh -c "echo started >&2; read _ <gate; cat data" 2>err &
+	pid=$! &&
+	wait_grep "^started$" err && as_nobody sh -c "echo planted >sticky/late.gz"; r=$?
+	# The producer goes on whatever happened, so that nothing is left.
+	timeout 20 sh -c "echo >gate"; wait $pid; rc=$?
+	test $r -eq 0 && test $rc -eq 125 &&
+	test_grep "^gzsafe: sticky/late.gz: another user.s file in a sticky directory" err &&
+	test "$(cat sticky/late.gz)" = planted
+'
+
+if need setpriv >/dev/null && setpriv --bounding-set=-fowner true 2>/dev/null; then
+test_expect_success 'a sticky directory: root without CAP_FOWNER is refused at start as well' '
+	mkdir sticky2 && chmod 1777 sticky2 && chown nobody sticky2 &&
+	setpriv --reuid=daemon --regid=daemon --clear-groups sh -c "echo planted >sticky2/p.gz" &&
+	test_expect_code 125 setpriv --bounding-set=-fowner \
+	    gzsafe sticky2/p.gz sh -c "echo producer ran >&2; cat data" 2>err &&
+	! grep -q "producer ran" err && test "$(cat sticky2/p.gz)" = planted &&
+	# With it, root replaces the file, as rename(2) lets it.
+	gzsafe sticky2/p.gz cat data && gzip -dc sticky2/p.gz | cmp - data
+'
+else
+	test_skip 'a sticky directory: root without CAP_FOWNER' 'setpriv cannot drop a capability here'
+fi
 else
 	test_skip 'a sticky directory: planted names refused at start' 'no user daemon'
 fi
