@@ -182,7 +182,10 @@ worker(void *arg)
 	return NULL;
 }
 
-/* The writer's output, holding in bytes of input: into the file, the digest and the verifier's view. */
+/*
+ * The writer's output, which holds in bytes of input: into the file, the
+ * digest and the verifier's view.
+ */
 static int
 emit(struct gzpool *p, const void *buf, size_t n, size_t in)
 {
